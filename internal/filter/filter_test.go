@@ -1,0 +1,453 @@
+package filter
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/record"
+)
+
+func TestGlob(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		pattern string
+		name    string
+		want    bool
+	}{
+		{`MessageSent`, `MessageSent`, true},
+		{`MessageSent`, `MessageSen`, false},
+		{`MessageSent`, `messagesent`, false}, // case-sensitive
+		{`*Sent`, `MessageSent`, true},
+		{`*Sent`, `MessageSentAgain`, false},
+		{`*`, ``, true},
+		{`*`, `App\Events\MessageSent`, true},
+		{`?`, ``, false},
+		{`?`, `é`, true}, // one character, not one byte
+		{`Message?ent`, `MessageSent`, true},
+		{`Message?ent`, `Messageent`, false},
+		{`App\Events\*`, `App\Events\MessageSent`, true},
+		{`App\Events\*`, `App\Models\MessageSent`, false},
+		{`App\*\MessageSent`, `App\Events\Chat\MessageSent`, true}, // * crosses backslashes
+		{`App\Events\MessageSent`, `App\Events\MessageSent`, true},
+		{`*\MessageSent`, `App\Events\MessageSent`, true},
+		{`[MU]*`, `UserIsTyping`, true},
+		{`[MU]*`, `ChatRead`, false},
+		{`[!M]*`, `UserIsTyping`, true},
+		{`[^M]*`, `MessageSent`, false},
+		{`[a-c]x`, `bx`, true},
+		{`[a-c]x`, `dx`, false},
+		{`[]]`, `]`, true},
+		{`[a-]`, `-`, true},
+		{`client-*`, `client-typing`, true},
+		{`*Typing*`, `UserIsTyping`, true},
+		{`a*b*c`, `aXbYbZc`, true},
+		{`a*b*c`, `aXbYbZ`, false},
+		{`**x`, `abx`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern+"~"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			g, err := compileGlob(tt.pattern)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, g.match(tt.name))
+		})
+	}
+}
+
+func TestGlobErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		pattern string
+		want    string
+	}{
+		{``, `empty pattern`},
+		{`[abc`, `unterminated [`},
+		{`App\Events\[Msg`, `--event "App\Events\[Msg": unterminated [`},
+		{`[]`, `unterminated [`},
+		{`[z-a]`, `bad range z-a`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			t.Parallel()
+			_, err := Compile([]string{tt.pattern}, nil)
+			var ue *UsageError
+			require.True(t, errors.As(err, &ue), "want *UsageError, got %v", err)
+			assert.Contains(t, ue.Msg, tt.want)
+		})
+	}
+}
+
+func TestEventFilterFullAndShortName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		patterns []string
+		event    string
+		want     bool
+	}{
+		{[]string{"MessageSent"}, `App\Events\MessageSent`, true}, // short name
+		{[]string{`App\Events\MessageSent`}, `App\Events\MessageSent`, true},
+		{[]string{`Events\MessageSent`}, `App\Events\MessageSent`, false}, // neither full nor short
+		{[]string{"*Sent"}, `App\Events\MessageSent`, true},
+		{[]string{"UserIsTyping", "MessagesRead"}, `App\Events\MessagesRead`, true}, // any may match
+		{[]string{"UserIsTyping", "MessagesRead"}, `App\Events\MessageSent`, false},
+		{[]string{"client-*"}, `client-typing`, true},
+		{nil, `anything`, true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.patterns, ",")+"~"+tt.event, func(t *testing.T) {
+			t.Parallel()
+			f, err := Compile(tt.patterns, nil)
+			require.NoError(t, err)
+			r := &record.Record{Type: record.TypeEvent, Event: tt.event}
+			assert.Equal(t, tt.want, f.Match(r))
+			assert.Equal(t, tt.want, f.MatchJSON(r.AppendJSON(nil)))
+		})
+	}
+}
+
+func TestWhereErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		expr string
+		want []string
+	}{
+		{`data.x=>3`, []string{`--where "data.x=>3": unknown operator "=>"; use path=value, !=, >, >=, <, <=, ~ (regex), or a bare path`, `did you mean >=?`}},
+		{`data.x=<3`, []string{`unknown operator "=<"`, `did you mean <=?`}},
+		{`data.x=~^a`, []string{`unknown operator "=~"`, `use ~ for a regular expression`}},
+		{`data.x<>3`, []string{`unknown operator "<>"`, `use != for not equal`}},
+		{`data.x!3`, []string{`unknown operator "!"`}},
+		{`data.s=<b>`, []string{`unknown operator "=<"`}},
+		{`data.s>=<b>`, []string{`unknown operator ">=<"`, `quote it: data.s>="<b>"`}},
+		{`=3`, []string{`missing path before the operator`}},
+		{` >= 3`, []string{`missing path`}},
+		{`data.x=`, []string{`missing value after "="`, `data.x=""`}},
+		{`data.x>= `, []string{`missing value after ">="`}},
+		{`data.x~[`, []string{`bad regular expression`, `missing closing ]`, `RE2`}},
+		{`data.s="a b`, []string{`malformed quoted value "a b`}},
+		{`data.s='a b`, []string{`unterminated quoted value 'a b`}},
+		{`data.s~"\d+"`, []string{`malformed quoted value "\d+"`, `use '...' to take the text as it is`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			t.Parallel()
+			f, err := Compile(nil, []string{tt.expr})
+			assert.Nil(t, f)
+			var ue *UsageError
+			require.True(t, errors.As(err, &ue), "want *UsageError, got %v", err)
+			for _, w := range tt.want {
+				assert.Contains(t, ue.Error(), w)
+			}
+		})
+	}
+}
+
+func TestWhereParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		expr string
+		path string
+		op   opKind
+		val  string
+		num  bool
+	}{
+		{`data.message.user_id=42`, `data.message.user_id`, opEq, `42`, true},
+		{`data.message.user_id==42`, `data.message.user_id`, opEq, `42`, true},
+		{`data.x!=3`, `data.x`, opNe, `3`, true},
+		{`data.x>=3.5`, `data.x`, opGe, `3.5`, true},
+		{`data.x<=-1`, `data.x`, opLe, `-1`, true},
+		{`data.x>1e3`, `data.x`, opGt, `1e3`, true},
+		{`data.x<b`, `data.x`, opLt, `b`, false},
+		{`data.x~^a=b$`, `data.x`, opRegex, `^a=b$`, false},
+		{`data.a=b=c`, `data.a`, opEq, `b=c`, false},
+		{`data.x = 3`, `data.x`, opEq, `3`, true},
+		{`data.s="a b"`, `data.s`, opEq, `a b`, false},
+		{`data.s="42"`, `data.s`, opEq, `42`, false}, // quoted: a string
+		{`data.s="say \"hi\""`, `data.s`, opEq, `say "hi"`, false},
+		{`data.s='a "b"'`, `data.s`, opEq, `a "b"`, false},
+		{`data.s~'^\d+$'`, `data.s`, opRegex, `^\d+$`, false},
+		{`data.s=""`, `data.s`, opEq, ``, false},
+		{`data.x=Inf`, `data.x`, opEq, `Inf`, false},
+		{`data.x=0x10`, `data.x`, opEq, `0x10`, false},
+		{`data.items.#(id>3).name=bob`, `data.items.#(id>3).name`, opEq, `bob`, false},
+		{`data.a\=b=c`, `data.a\=b`, opEq, `c`, false},
+		{`data.message`, `data.message`, opExists, ``, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			t.Parallel()
+			c, err := compileCond(tt.expr)
+			require.NoError(t, err)
+			assert.Equal(t, tt.path, c.path)
+			assert.Equal(t, tt.op, c.op)
+			assert.Equal(t, tt.val, c.val)
+			assert.Equal(t, tt.num, c.valNum)
+		})
+	}
+}
+
+var ts = time.Date(2026, 11, 26, 9, 16, 54, 123456789, time.UTC)
+
+// records is a small chat session used by the where tests.
+var records = map[string]*record.Record{
+	"msg": {
+		TS: ts, Type: record.TypeEvent, Channel: "private-chat.42", Event: `App\Events\MessageSent`,
+		Data:     []byte(`{"message":{"id":7,"content":"hi there","user_id":8,"temp_id":"tmp-1","big":9007199254740993,"price":"12.50","flag":true,"none":null,"empty":"","tags":["a","b"],"created_at":"2026-11-26T09:16:54.000000Z"},"user":{"name":"Alice"}}`),
+		SocketID: "123.456",
+	},
+	"msgStrID": {
+		TS: ts, Type: record.TypeEvent, Channel: "private-chat.42", Event: `App\Events\MessageSent`,
+		Data: []byte(`{"message":{"id":"7","content":"hello","user_id":"42"}}`),
+	},
+	"typing": {
+		TS: ts, Type: record.TypeEvent, Channel: "presence-chat.42", Event: "client-typing",
+		Data: []byte(`{"user":{"name":"Bob"},"typing":false}`), UserID: "42",
+	},
+	"string": {
+		TS: ts, Type: record.TypeEvent, Channel: "public", Event: "Ping",
+		Data: []byte(`"plain text"`),
+	},
+	"nodata": {TS: ts, Type: record.TypeEvent, Channel: "public", Event: "Ping"},
+}
+
+func TestWhere(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		where []string
+		rec   string
+		want  bool
+	}{
+		// numeric against numbers and numeric strings
+		{[]string{"data.message.user_id=8"}, "msg", true},
+		{[]string{"data.message.user_id=8.0"}, "msg", true},
+		{[]string{"data.message.user_id=08"}, "msg", true},
+		{[]string{"data.message.user_id=9"}, "msg", false},
+		{[]string{"data.message.user_id=42"}, "msgStrID", true},
+		{[]string{"data.message.id>6"}, "msg", true},
+		{[]string{"data.message.id>6"}, "msgStrID", true},
+		{[]string{"data.message.id>=7", "data.message.id<=7"}, "msg", true},
+		{[]string{"data.message.id<7"}, "msg", false},
+		{[]string{"data.message.id!=7"}, "msg", false},
+		{[]string{"data.message.id>10"}, "msg", false}, // numeric, not lexical ("7" > "10")
+		{[]string{"data.message.price=12.5"}, "msg", true},
+		{[]string{"data.message.price<12.51"}, "msg", true},
+		// integers compare exactly beyond float64 precision
+		{[]string{"data.message.big=9007199254740993"}, "msg", true},
+		{[]string{"data.message.big=9007199254740992"}, "msg", false},
+		{[]string{"data.message.big>9007199254740992"}, "msg", true},
+		{[]string{"data.message.big=-9007199254740993"}, "msg", false},
+		// strings
+		{[]string{"data.message.content=hi there"}, "msg", true},
+		{[]string{`data.message.content="hi there"`}, "msg", true},
+		{[]string{"data.message.content=hi"}, "msg", false},
+		{[]string{"data.message.content!=hi"}, "msg", true},
+		{[]string{"data.message.content>hello"}, "msg", true}, // lexical
+		{[]string{"data.message.content<a"}, "msg", false},
+		{[]string{`data.message.id="7"`}, "msg", true}, // quoted compares text: 7 reads as "7"
+		{[]string{"data.message.empty=\"\""}, "msg", true},
+		{[]string{"data.message.empty"}, "msg", true},
+		// booleans, null, objects
+		{[]string{"data.message.flag=true"}, "msg", true},
+		{[]string{"data.message.flag=false"}, "msg", false},
+		{[]string{"data.typing=false"}, "typing", true},
+		{[]string{"data.message.none=null"}, "msg", true},
+		{[]string{"data.message.none"}, "msg", true}, // null exists
+		{[]string{`data.message.tags=["a","b"]`}, "msg", true},
+		{[]string{"data.message.tags.#=2"}, "msg", true},
+		{[]string{"data.message.tags.1=b"}, "msg", true},
+		// regex
+		{[]string{"data.message.content~^hi"}, "msg", true},
+		{[]string{"data.message.content~(?i)^HI THERE$"}, "msg", true},
+		{[]string{"data.message.content~^there"}, "msg", false},
+		{[]string{"data.message.id~^7$"}, "msg", true},
+		// missing paths never hold, != included; bare paths test existence
+		{[]string{"data.message.nope"}, "msg", false},
+		{[]string{"data.message.nope=1"}, "msg", false},
+		{[]string{"data.message.nope!=1"}, "msg", false},
+		{[]string{"data.message.nope~."}, "msg", false},
+		{[]string{"data.x"}, "nodata", false},
+		{[]string{"data"}, "nodata", false},
+		{[]string{"data"}, "msg", true},
+		// string data
+		{[]string{"data=plain text"}, "string", true},
+		{[]string{"data~plain"}, "string", true},
+		{[]string{"data.x"}, "string", false},
+		// record fields
+		{[]string{"channel=private-chat.42"}, "msg", true},
+		{[]string{"channel~^private-"}, "msg", true},
+		{[]string{"channel~^presence-"}, "msg", false},
+		{[]string{`event=App\Events\MessageSent`}, "msg", true},
+		{[]string{"type=event"}, "msg", true},
+		{[]string{"user_id=42"}, "typing", true},
+		{[]string{"user_id"}, "msg", false},
+		{[]string{"socket_id=123.456"}, "msg", true},
+		{[]string{"ts>=2026-11-26T09:16:54Z"}, "msg", true},
+		{[]string{"ts~^2026-11-26T09:16:54.123456789Z$"}, "msg", true},
+		// RFC 3339 times compare as instants
+		{[]string{"ts>2026-11-26T10:16:54+01:00"}, "msg", true},
+		{[]string{"ts<2026-11-26T10:16:54+01:00"}, "msg", false},
+		{[]string{"ts<=2026-11-26T09:16:54.123456789Z"}, "msg", true},
+		{[]string{"data.message.created_at=2026-11-26T09:16:54Z"}, "msg", true},
+		{[]string{"data.message.created_at<2026-11-26T09:16:54.5Z"}, "msg", true},
+		{[]string{"data.message.content<2026-11-26T09:16:54Z"}, "msg", false}, // not a time: text
+		// any other path is evaluated over the JSON record
+		{[]string{"message"}, "msg", false},
+		{[]string{"data|message.id=7"}, "msg", true},
+		{[]string{"@this.channel=public"}, "string", true},
+		// a gjson query inside the path
+		{[]string{"data.message.tags.#(==b)"}, "msg", true},
+		// all must hold
+		{[]string{"data.message.user_id=8", "channel=private-chat.42"}, "msg", true},
+		{[]string{"data.message.user_id=8", "channel=public"}, "msg", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rec+":"+strings.Join(tt.where, "&"), func(t *testing.T) {
+			t.Parallel()
+			f, err := Compile(nil, tt.where)
+			require.NoError(t, err)
+			r := records[tt.rec]
+			assert.Equal(t, tt.want, f.Match(r), "Match")
+			assert.Equal(t, tt.want, f.MatchJSON(r.AppendJSON(nil)), "MatchJSON")
+		})
+	}
+}
+
+func TestNonEventRecordsPass(t *testing.T) {
+	t.Parallel()
+	f, err := Compile([]string{"MessageSent"}, []string{"data.message.user_id=8"})
+	require.NoError(t, err)
+	for _, typ := range []string{
+		record.TypeMemberAdded, record.TypeMemberRemoved, record.TypeSubscribed,
+		record.TypeSubscriptionError, record.TypeConnected, record.TypeDisconnected,
+		record.TypeReconnecting, record.TypeError, record.TypeProtocol,
+	} {
+		r := &record.Record{TS: ts, Type: typ, Channel: "presence-chat.42", Event: "pusher:pong", UserID: "9"}
+		assert.True(t, f.Match(r), typ)
+		assert.True(t, f.MatchJSON(r.AppendJSON(nil)), typ)
+	}
+	// An event that fails both.
+	r := &record.Record{TS: ts, Type: record.TypeEvent, Channel: "c", Event: "UserIsTyping"}
+	assert.False(t, f.Match(r))
+	assert.False(t, f.MatchJSON(r.AppendJSON(nil)))
+}
+
+func TestMatchJSONLineWithoutTypeIsEvent(t *testing.T) {
+	t.Parallel()
+	f, err := Compile([]string{"MessageSent"}, nil)
+	require.NoError(t, err)
+	assert.True(t, f.MatchJSON([]byte(`{"event":"App\\Events\\MessageSent","data":{}}`)))
+	assert.False(t, f.MatchJSON([]byte(`{"event":"UserIsTyping","data":{}}`)))
+	assert.True(t, f.MatchJSON([]byte(`{"type":"connected","socket_id":"1.2"}`)))
+	assert.False(t, f.MatchJSON([]byte(`{"type":"event"}`)))
+	assert.False(t, f.MatchJSON(nil))
+}
+
+func TestEmpty(t *testing.T) {
+	t.Parallel()
+	var nilF *Filter
+	assert.True(t, nilF.Empty())
+	assert.True(t, nilF.Match(records["msg"]))
+	assert.True(t, nilF.MatchJSON([]byte(`{}`)))
+
+	f, err := Compile(nil, nil)
+	require.NoError(t, err)
+	assert.True(t, f.Empty())
+	assert.True(t, f.Match(records["nodata"]))
+
+	f, err = Compile([]string{"*"}, nil)
+	require.NoError(t, err)
+	assert.False(t, f.Empty())
+	f, err = Compile(nil, []string{"data"})
+	require.NoError(t, err)
+	assert.False(t, f.Empty())
+}
+
+func TestCompareIntText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"1", "1", 0}, {"1", "2", -1}, {"10", "9", 1}, {"-10", "-9", -1}, {"-1", "1", -1},
+		{"007", "7", 0}, {"-0", "0", 0}, {"+5", "5", 0}, {"123456789012345678901", "123456789012345678900", 1},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, compareIntText(tt.a, tt.b), "%s vs %s", tt.a, tt.b)
+	}
+}
+
+func TestMatchDoesNotAllocate(t *testing.T) {
+	f, err := Compile([]string{"MessageSent", "UserIsTyping"},
+		[]string{"data.message.user_id=8", "channel~^private-", "data.message.content!=spam", "data.message.temp_id"})
+	require.NoError(t, err)
+	r := records["msg"]
+	line := r.AppendJSON(nil)
+	require.True(t, f.Match(r))
+	require.True(t, f.MatchJSON(line))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { f.Match(r) }), "Match")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { f.MatchJSON(line) }), "MatchJSON")
+}
+
+func BenchmarkMatch(b *testing.B) {
+	f, err := Compile([]string{`App\Events\*`, "UserIsTyping"},
+		[]string{"data.message.user_id=8", "channel~^private-", "data.message.content"})
+	require.NoError(b, err)
+	r := records["msg"]
+	line := r.AppendJSON(nil)
+	b.Run("Record", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !f.Match(r) {
+				b.Fatal("no match")
+			}
+		}
+	})
+	b.Run("JSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !f.MatchJSON(line) {
+				b.Fatal("no match")
+			}
+		}
+	})
+}
+
+func TestTopLevelRawAgreesWithGjson(t *testing.T) {
+	t.Parallel()
+	lines := []string{
+		`{"event":"App\\Events\\MessageSent"}`,
+		`{"ts":"x","type":"event","event":"A\\B","data":{"event":"nested"}}`,
+		`{"data":{"event":"nested","x":[1,{"event":2}]},"event":"outer"}`,
+		`{"data":"a \"quoted\" \\ string","event":"e"}`,
+		` { "event" : "spaced" , "x" : 1 } `,
+		`{"x":1,"event":7}`,
+		`{"x":[1,2,3],"event":null}`,
+		`{"x":true}`,
+		`{}`,
+		`[]`,
+		`not json`,
+		``,
+		`{"event":"a\nb"}`,
+		`{"event":"\u0041pp"}`,
+		`{"event":"unterminated`,
+		`{"x":{"y":}`,
+	}
+	for _, line := range lines {
+		want := gjson.Get(line, "event")
+		got := topLevelRaw(line, "event")
+		if want.Exists() {
+			assert.Equal(t, want.Raw, got, "%s", line)
+		}
+		var buf [128]byte
+		assert.Equal(t, want.String(), eventName(line, &buf), "%s", line)
+	}
+	// A name longer than the buffer still works.
+	long := strings.Repeat(`Ns\\`, 60) + "MessageSent"
+	var buf [128]byte
+	assert.Equal(t, strings.Repeat(`Ns\`, 60)+"MessageSent", eventName(`{"event":"`+long+`"}`, &buf))
+}

@@ -1,0 +1,194 @@
+package filter
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// A glob is a compiled --event pattern. The syntax is that of path.Match
+// with two differences: `*` matches any run of characters, backslashes
+// included, and `\` is an ordinary character rather than an escape, so
+// `App\Events\*` means what it says.
+//
+//   - `*` matches any run of characters, possibly empty;
+//   - `?` matches exactly one character;
+//   - `[abc]` matches one of a, b, c; ranges such as `[a-z]` work, and
+//     `[!a-z]` or `[^a-z]` negates.
+//
+// A `]` right after `[` (or after its `!`/`^`) is a literal `]`, as is a `-`
+// at either end of a class.
+type glob struct {
+	src     string
+	literal bool // no metacharacters: compare with ==
+	toks    []token
+}
+
+type tokenKind uint8
+
+const (
+	tokLit tokenKind = iota
+	tokAny
+	tokStar
+	tokClass
+)
+
+type token struct {
+	kind   tokenKind
+	lit    string      // tokLit
+	ranges []runeRange // tokClass
+	negate bool        // tokClass
+}
+
+type runeRange struct{ lo, hi rune }
+
+func compileGlob(pattern string) (glob, error) {
+	if pattern == "" {
+		return glob{}, usagef(`--event "": empty pattern; give an event name or a glob such as "MessageSent" or "*Sent"`)
+	}
+	if !utf8.ValidString(pattern) {
+		return glob{}, usagef(`--event %q: the pattern is not valid UTF-8`, pattern)
+	}
+	g := glob{src: pattern}
+	lit := -1 // start of the current literal run
+	flush := func(end int) {
+		if lit >= 0 {
+			g.toks = append(g.toks, token{kind: tokLit, lit: pattern[lit:end]})
+			lit = -1
+		}
+	}
+	for i := 0; i < len(pattern); {
+		switch pattern[i] {
+		case '*':
+			flush(i)
+			// Consecutive stars are one star.
+			if n := len(g.toks); n == 0 || g.toks[n-1].kind != tokStar {
+				g.toks = append(g.toks, token{kind: tokStar})
+			}
+			i++
+		case '?':
+			flush(i)
+			g.toks = append(g.toks, token{kind: tokAny})
+			i++
+		case '[':
+			flush(i)
+			tok, n, err := parseClass(pattern, i)
+			if err != nil {
+				return glob{}, err
+			}
+			g.toks = append(g.toks, tok)
+			i += n
+		default:
+			if lit < 0 {
+				lit = i
+			}
+			i++
+		}
+	}
+	flush(len(pattern))
+	g.literal = len(g.toks) == 1 && g.toks[0].kind == tokLit
+	return g, nil
+}
+
+// parseClass parses the class starting at pattern[start] == '[' and returns
+// the token and the number of bytes it spans.
+func parseClass(pattern string, start int) (token, int, error) {
+	tok := token{kind: tokClass}
+	i := start + 1
+	if i < len(pattern) && (pattern[i] == '!' || pattern[i] == '^') {
+		tok.negate = true
+		i++
+	}
+	first := true
+	for {
+		if i >= len(pattern) {
+			return token{}, 0, usagef(`--event "%s": unterminated [ in the pattern; close the character class, e.g. "[A-Z]*Sent", or use ? for any one character`, pattern)
+		}
+		if pattern[i] == ']' && !first {
+			i++
+			break
+		}
+		first = false
+		lo, n := utf8.DecodeRuneInString(pattern[i:])
+		i += n
+		hi := lo
+		// A range a-z; a '-' just before the closing ']' is a literal.
+		if i+1 < len(pattern) && pattern[i] == '-' && pattern[i+1] != ']' {
+			var m int
+			hi, m = utf8.DecodeRuneInString(pattern[i+1:])
+			i += 1 + m
+			if hi < lo {
+				return token{}, 0, usagef(`--event "%s": bad range %c-%c in [...]; write the lower end first, e.g. [a-z]`, pattern, lo, hi)
+			}
+		}
+		tok.ranges = append(tok.ranges, runeRange{lo, hi})
+	}
+	return tok, i - start, nil
+}
+
+func (t *token) classMatches(r rune) bool {
+	in := false
+	for _, rr := range t.ranges {
+		if rr.lo <= r && r <= rr.hi {
+			in = true
+			break
+		}
+	}
+	return in != t.negate
+}
+
+// match reports whether the whole of name matches the glob. It backtracks
+// only to the most recent star, so it runs in O(len(name)*len(tokens)).
+func (g *glob) match(name string) bool {
+	if g.literal {
+		return name == g.src
+	}
+	toks := g.toks
+	ti, ni := 0, 0
+	starTi, starNi := -1, 0
+	for {
+		if ti < len(toks) {
+			t := &toks[ti]
+			switch t.kind {
+			case tokStar:
+				starTi, starNi = ti, ni
+				ti++
+				continue
+			case tokLit:
+				if len(name)-ni >= len(t.lit) && name[ni:ni+len(t.lit)] == t.lit {
+					ti++
+					ni += len(t.lit)
+					continue
+				}
+			case tokAny:
+				if ni < len(name) {
+					_, n := utf8.DecodeRuneInString(name[ni:])
+					ti++
+					ni += n
+					continue
+				}
+			case tokClass:
+				if ni < len(name) {
+					r, n := utf8.DecodeRuneInString(name[ni:])
+					if t.classMatches(r) {
+						ti++
+						ni += n
+						continue
+					}
+				}
+			}
+		} else if ni == len(name) {
+			return true
+		}
+		// Mismatch: let the last star swallow one more character.
+		if starTi < 0 || starNi >= len(name) {
+			return false
+		}
+		_, n := utf8.DecodeRuneInString(name[starNi:])
+		starNi += n
+		ti, ni = starTi+1, starNi
+	}
+}
+
+func usagef(format string, args ...any) *UsageError {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}

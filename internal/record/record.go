@@ -1,0 +1,156 @@
+// Package record is the JSON record tmsws writes for every event and
+// connection change: one object per line on stdout, in --output files, and
+// what replay reads back.
+package record
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Record types, as named by the CLI contract.
+const (
+	TypeEvent             = "event"
+	TypeMemberAdded       = "member_added"
+	TypeMemberRemoved     = "member_removed"
+	TypeSubscribed        = "subscribed"
+	TypeSubscriptionError = "subscription_error"
+	TypeConnected         = "connected"
+	TypeDisconnected      = "disconnected"
+	TypeReconnecting      = "reconnecting"
+	TypeError             = "error"
+	TypeProtocol          = "protocol"
+)
+
+// Record is one line of output. Data holds raw JSON: the event's data
+// decoded once when it arrived as a JSON string, or a JSON string literal
+// when it was not JSON; nil when the frame had none.
+type Record struct {
+	TS       time.Time
+	Type     string
+	Channel  string
+	Event    string
+	Data     []byte // raw JSON value, or nil
+	UserID   string
+	SocketID string
+
+	// Lifecycle details (connected, reconnecting, disconnected, error,
+	// subscription_error). Zero values are omitted.
+	Message string
+	Code    int
+	Attempt int
+	Delay   time.Duration
+}
+
+// IsDefault reports whether the record belongs to the default JSON output
+// (events and presence changes); the others need --show-protocol.
+func (r *Record) IsDefault() bool {
+	switch r.Type {
+	case TypeEvent, TypeMemberAdded, TypeMemberRemoved:
+		return true
+	}
+	return false
+}
+
+// ShortEvent is the event name after the last backslash, so
+// `App\Events\MessageSent` becomes `MessageSent`.
+func ShortEvent(name string) string {
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '\\' {
+			return name[i+1:]
+		}
+	}
+	return name
+}
+
+// AppendJSON appends the record as one JSON object and a newline to buf.
+// It allocates nothing beyond growing buf.
+func (r *Record) AppendJSON(buf []byte) []byte {
+	buf = append(buf, `{"ts":"`...)
+	buf = r.TS.UTC().AppendFormat(buf, time.RFC3339Nano)
+	buf = append(buf, `","type":`...)
+	buf = AppendString(buf, r.Type)
+	if r.Channel != "" {
+		buf = append(buf, `,"channel":`...)
+		buf = AppendString(buf, r.Channel)
+	}
+	if r.Event != "" {
+		buf = append(buf, `,"event":`...)
+		buf = AppendString(buf, r.Event)
+	}
+	if r.Data != nil {
+		buf = append(buf, `,"data":`...)
+		buf = append(buf, r.Data...)
+	}
+	if r.UserID != "" {
+		buf = append(buf, `,"user_id":`...)
+		buf = AppendString(buf, r.UserID)
+	}
+	if r.SocketID != "" {
+		buf = append(buf, `,"socket_id":`...)
+		buf = AppendString(buf, r.SocketID)
+	}
+	if r.Message != "" {
+		buf = append(buf, `,"message":`...)
+		buf = AppendString(buf, r.Message)
+	}
+	if r.Code != 0 {
+		buf = append(buf, `,"code":`...)
+		buf = strconv.AppendInt(buf, int64(r.Code), 10)
+	}
+	if r.Attempt != 0 {
+		buf = append(buf, `,"attempt":`...)
+		buf = strconv.AppendInt(buf, int64(r.Attempt), 10)
+	}
+	if r.Delay != 0 {
+		buf = append(buf, `,"delay":`...)
+		buf = AppendString(buf, r.Delay.String())
+	}
+	return append(buf, "}\n"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string literal. Invalid UTF-8 becomes
+// U+FFFD so every line stays valid JSON.
+func AppendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

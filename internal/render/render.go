@@ -1,0 +1,412 @@
+// Package render turns records into the pretty, colour-coded lines that
+// tmsws shows on a terminal:
+//
+//	15:04:05.000  private-chat.42  MessageSent  alice: hi there (temp_id tmp-1)
+//
+// The time, the channel in a colour of its own (the same name always gets
+// the same colour), the event tag coloured by kind (message, typing, read
+// receipt, member, error, lifecycle) and a readable body. Event names lose
+// their namespace (`App\Events\MessageSent` shows as `MessageSent`); the JSON
+// output keeps the full name. Anything taken from the wire is sanitized, so
+// a payload can neither break a line nor send escape sequences to the
+// terminal.
+package render
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fatih/color"
+
+	"github.com/amusoft/tmsws/internal/record"
+)
+
+// Options control the pretty output. The colour decision is made by the
+// caller (iostreams); Pretty never reads or sets fatih/color's globals.
+type Options struct {
+	Color      bool           // emit ANSI colours
+	ShowSocket bool           // append the receiving socket id to lines that carry one
+	Location   *time.Location // zone for the time column; nil means time.Local
+}
+
+// Column widths stop growing here, so one odd name cannot push every later
+// line far to the right.
+const (
+	maxChannelWidth = 40
+	maxTagWidth     = 24
+	initialTagWidth = len("UserIsTyping") // the common chat events line up from the start
+)
+
+// Pretty writes one line per record. It is not safe for concurrent use:
+// give it a single writer goroutine.
+type Pretty struct {
+	w    io.Writer
+	opts Options
+	loc  *time.Location
+
+	line []byte // the line being built, reused
+	body []byte // the body being built, reused
+
+	channelWidth int // widest channel seen, capped
+	tagWidth     int // widest tag seen, capped
+
+	st styles
+}
+
+// NewPretty returns a Pretty writing to w. w should be buffered; Pretty
+// writes each line with a single Write call.
+func NewPretty(w io.Writer, opts Options) *Pretty {
+	loc := opts.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	return &Pretty{
+		w:    w,
+		opts: opts,
+		loc:  loc,
+		line: make([]byte, 0, 512),
+		body: make([]byte, 0, 512),
+		st:   newStyles(opts.Color),
+
+		tagWidth: initialTagWidth,
+	}
+}
+
+// Flush flushes w when it can be flushed (a *bufio.Writer, say).
+func (p *Pretty) Flush() error {
+	if f, ok := p.w.(interface{ Flush() error }); ok {
+		if err := f.Flush(); err != nil {
+			return fmt.Errorf("flush output: %w", err)
+		}
+	}
+	return nil
+}
+
+// Write renders r as one line.
+func (p *Pretty) Write(r *record.Record) error {
+	k := kindOf(r)
+
+	p.body = p.appendBody(p.body[:0], r, k)
+	if p.opts.ShowSocket && r.SocketID != "" && r.Type != record.TypeConnected {
+		if len(p.body) > 0 {
+			p.body = append(p.body, "  "...)
+		}
+		p.body = append(p.body, p.st.faint.pre...)
+		p.body = append(p.body, "socket "...)
+		p.body = appendSafe(p.body, r.SocketID)
+		p.body = append(p.body, p.st.faint.post...)
+	}
+
+	b := p.line[:0]
+	b = append(b, p.st.faint.pre...)
+	b = r.TS.In(p.loc).AppendFormat(b, "15:04:05.000")
+	b = append(b, p.st.faint.post...)
+	b = append(b, "  "...)
+
+	if r.Channel != "" || p.channelWidth > 0 {
+		b, p.channelWidth = appendColumn(b, p.st.channel(r.Channel), r.Channel, p.channelWidth, maxChannelWidth, true)
+		b = append(b, "  "...)
+	}
+
+	// Status tags (subscription_error, reconnecting…) do not widen the tag
+	// column: they are rare, and the events should stay compact.
+	tagLimit := maxTagWidth
+	if k == kindLifecycle || k == kindError {
+		tagLimit = 0
+	}
+	b, p.tagWidth = appendColumn(b, p.st.kinds[k], tagOf(r), p.tagWidth, tagLimit, len(p.body) > 0)
+	if len(p.body) > 0 {
+		b = append(b, "  "...)
+		b = append(b, p.body...)
+	}
+	b = append(b, '\n')
+	p.line = b
+
+	if _, err := p.w.Write(b); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// appendColumn appends text, sanitized and styled, padded to the widest
+// value seen so far (up to limit) when pad is set, and returns the new
+// widest value.
+func appendColumn(b []byte, st style, text string, widest, limit int, pad bool) ([]byte, int) {
+	b = append(b, st.pre...)
+	start := len(b)
+	b = appendSafe(b, text)
+	w := runeCount(b[start:])
+	b = append(b, st.post...)
+	if w > widest && w <= limit {
+		widest = w
+	}
+	if pad {
+		for ; w < widest; w++ {
+			b = append(b, ' ')
+		}
+	}
+	return b, widest
+}
+
+func runeCount(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c&0xC0 != 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+// tagOf is the text of the event column.
+func tagOf(r *record.Record) string {
+	switch r.Type {
+	case record.TypeEvent:
+		return record.ShortEvent(r.Event)
+	case record.TypeMemberAdded:
+		return "→ joined"
+	case record.TypeMemberRemoved:
+		return "← left"
+	case record.TypeProtocol:
+		if r.Event != "" {
+			return r.Event
+		}
+	}
+	return r.Type
+}
+
+// appendBody appends the readable part of the line.
+func (p *Pretty) appendBody(b []byte, r *record.Record, k kind) []byte {
+	data := bytesString(r.Data)
+	switch r.Type {
+	case record.TypeEvent:
+		if len(data) == 0 {
+			return b
+		}
+		if isJSONString(data) {
+			return appendJSONStringValue(b, data)
+		}
+		var ok bool
+		switch k {
+		case kindMessage:
+			b, ok = p.appendMessage(b, data)
+		case kindTyping:
+			b, ok = p.appendTyping(b, data, r.UserID)
+		case kindRead:
+			b, ok = p.appendRead(b, data, r.UserID)
+		}
+		if ok {
+			return b
+		}
+		return appendCompactJSON(b, data)
+	case record.TypeMemberAdded, record.TypeMemberRemoved:
+		if r.UserID != "" {
+			b = append(b, "user "...)
+			b = appendSafe(b, r.UserID)
+		}
+		if r.Type == record.TypeMemberAdded && len(data) > 0 {
+			if r.UserID != "" {
+				b = append(b, ' ')
+			}
+			b = appendCompactJSON(b, data)
+		}
+		return b
+	case record.TypeSubscribed:
+		return p.appendSubscribed(b, data)
+	case record.TypeConnected:
+		if r.SocketID != "" {
+			b = append(b, "socket "...)
+			b = appendSafe(b, r.SocketID)
+		}
+		return appendLifecycle(b, r, data)
+	case record.TypeReconnecting:
+		if r.Attempt != 0 {
+			b = append(b, "attempt "...)
+			b = strconv.AppendInt(b, int64(r.Attempt), 10)
+		}
+		if r.Delay != 0 {
+			if len(b) > 0 {
+				b = append(b, ' ')
+			}
+			b = append(b, "in "...)
+			b = append(b, r.Delay.String()...)
+		}
+		return appendLifecycle(b, r, data)
+	case record.TypeProtocol:
+		if len(data) > 0 {
+			if isJSONString(data) {
+				return appendJSONStringValue(b, data)
+			}
+			return appendCompactJSON(b, data)
+		}
+		return b
+	default: // subscription_error, disconnected, error, and types yet unknown
+		return appendLifecycle(b, r, data)
+	}
+}
+
+// appendLifecycle appends `: message (code N)`, or the data when there is
+// no message.
+func appendLifecycle(b []byte, r *record.Record, data string) []byte {
+	msg := r.Message
+	if msg == "" && len(data) > 0 {
+		msg = firstString(data, "message", "error")
+	}
+	if msg != "" {
+		if len(b) > 0 {
+			b = append(b, ": "...)
+		}
+		b = appendSafe(b, msg)
+	}
+	code := int64(r.Code)
+	if code == 0 && len(data) > 0 {
+		code = firstInt(data, "status", "code")
+	}
+	if code != 0 {
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, "(code "...)
+		b = strconv.AppendInt(b, code, 10)
+		b = append(b, ')')
+	}
+	if msg == "" && code == 0 && len(data) > 0 && !isEmptyJSON(data) {
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		b = appendCompactJSON(b, data)
+	}
+	return b
+}
+
+func isEmptyJSON(data string) bool {
+	d := strings.TrimSpace(data)
+	return d == "{}" || d == "[]" || d == "null" || d == `""`
+}
+
+// ---- colours ----
+
+type kind uint8
+
+const (
+	kindOther kind = iota
+	kindMessage
+	kindTyping
+	kindRead
+	kindMember
+	kindError
+	kindLifecycle
+	kindCount
+)
+
+// style is the escape sequences around a coloured run; empty without colour.
+type style struct{ pre, post string }
+
+type styles struct {
+	faint, bold style
+	kinds       [kindCount]style
+	palette     []style
+}
+
+// channelPalette is what channel names are hashed into: readable on dark
+// and light terminals, and without red, which means an error here.
+var channelPalette = []color.Attribute{
+	color.FgCyan, color.FgGreen, color.FgYellow, color.FgBlue, color.FgMagenta,
+	color.FgHiCyan, color.FgHiGreen, color.FgHiYellow, color.FgHiBlue, color.FgHiMagenta,
+}
+
+func newStyles(enabled bool) styles {
+	mk := func(attrs ...color.Attribute) style {
+		c := color.New(attrs...)
+		if enabled {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		// Take the sequences fatih/color wraps text in, once, so the hot
+		// path appends bytes instead of formatting strings.
+		s := c.Sprint("\x00")
+		i := strings.IndexByte(s, 0)
+		return style{pre: s[:i], post: s[i+1:]}
+	}
+	st := styles{faint: mk(color.Faint), bold: mk(color.Bold)}
+	st.kinds[kindOther] = mk(color.Bold)
+	st.kinds[kindMessage] = mk(color.FgGreen, color.Bold)
+	st.kinds[kindTyping] = mk(color.FgYellow)
+	st.kinds[kindRead] = mk(color.FgCyan)
+	st.kinds[kindMember] = mk(color.FgMagenta, color.Bold)
+	st.kinds[kindError] = mk(color.FgRed, color.Bold)
+	st.kinds[kindLifecycle] = mk(color.Faint)
+	for _, a := range channelPalette {
+		st.palette = append(st.palette, mk(a))
+	}
+	return st
+}
+
+// channel is the stable colour of a channel name: FNV-1a of the name
+// picks a palette entry.
+func (s *styles) channel(name string) style {
+	return s.palette[channelColorIndex(name)]
+}
+
+func channelColorIndex(name string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h ^= uint32(name[i])
+		h *= 16777619
+	}
+	return int(h % uint32(len(channelPalette)))
+}
+
+// kindOf sorts a record for the colour of its tag and for the body.
+func kindOf(r *record.Record) kind {
+	switch r.Type {
+	case record.TypeEvent:
+		return eventKind(record.ShortEvent(r.Event))
+	case record.TypeMemberAdded, record.TypeMemberRemoved:
+		return kindMember
+	case record.TypeError, record.TypeSubscriptionError:
+		return kindError
+	}
+	return kindLifecycle
+}
+
+// eventKind sorts an event by its short name: typing indicators
+// (UserIsTyping, client-typing), read receipts (MessagesRead) and messages
+// (MessageSent and other Message* events).
+func eventKind(short string) kind {
+	name := strings.TrimPrefix(short, "client-")
+	switch {
+	case containsFold(name, "typing"):
+		return kindTyping
+	case strings.HasSuffix(name, "Read") || strings.HasSuffix(name, "-read") || strings.HasSuffix(name, "_read"):
+		return kindRead
+	case containsFold(name, "message"):
+		return kindMessage
+	}
+	return kindOther
+}
+
+// containsFold reports whether s contains the lowercase ASCII word sub,
+// ignoring ASCII case, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,408 @@
+package server
+
+import (
+	"crypto/hmac"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tidwall/gjson"
+)
+
+const (
+	writeWait  = 10 * time.Second // deadline of every write
+	closeGrace = time.Second      // how long a close frame waits for the client's reply
+	queueSize  = 4096             // frames queued per connection before it is dropped as too slow
+)
+
+// Conn is one client connection. Its reading goroutine handles the
+// protocol; every write goes through one queue drained by its writer
+// goroutine, so frames leave in the order they were queued.
+type Conn struct {
+	srv      *Server
+	ws       *websocket.Conn
+	num      int
+	socketID string
+	out      chan outbound
+	done     chan struct{} // closed when the connection has ended
+	silent   atomic.Bool
+	overflow atomic.Bool // the queue filled up and the connection was dropped
+	doneOnce sync.Once
+
+	channels map[string]struct{} // guarded by srv.mu
+}
+
+type outKind int
+
+const (
+	outMessage outKind = iota // a data or ping/pong frame
+	outClose                  // a close frame, then TCP close after closeGrace
+	outDrop                   // TCP close without a close frame
+)
+
+type outbound struct {
+	kind    outKind
+	msgType int
+	data    []byte
+	code    int
+	reason  string
+}
+
+func newConn(s *Server, ws *websocket.Conn, num int, socketID string, silent bool) *Conn {
+	c := &Conn{
+		srv:      s,
+		ws:       ws,
+		num:      num,
+		socketID: socketID,
+		out:      make(chan outbound, queueSize),
+		done:     make(chan struct{}),
+		channels: make(map[string]struct{}),
+	}
+	c.silent.Store(silent)
+	return c
+}
+
+// send queues a message unless the connection is silent. It never blocks,
+// so it may be called with srv.mu held: a connection whose queue is full is
+// dropped as too slow.
+func (c *Conn) send(msgType int, data []byte) {
+	if c.silent.Load() {
+		return
+	}
+	c.enqueue(outbound{kind: outMessage, msgType: msgType, data: data})
+}
+
+// sendWait is send for callers that do not hold srv.mu (Publish): when the
+// queue is full it waits for room, so a fast publisher is slowed to the
+// client's pace instead of dropping it. A client that stops reading is
+// dropped by the writer's deadline, which ends the wait.
+func (c *Conn) sendWait(msgType int, data []byte) {
+	if c.silent.Load() {
+		return
+	}
+	c.enqueueWait(outbound{kind: outMessage, msgType: msgType, data: data})
+}
+
+func (c *Conn) enqueue(o outbound) {
+	select {
+	case c.out <- o:
+	case <-c.done:
+	default:
+		if !c.overflow.Swap(true) {
+			c.srv.logf("connection %d: %d frames queued, dropping it as too slow", c.num, queueSize)
+			_ = c.ws.Close()
+		}
+	}
+}
+
+func (c *Conn) enqueueWait(o outbound) {
+	select {
+	case c.out <- o:
+	case <-c.done:
+	}
+}
+
+func (c *Conn) sendError(channel string, code int, message string) {
+	c.send(websocket.TextMessage, errorFrame(c.srv.cfg.ErrorStyle, channel, code, message))
+}
+
+// writeLoop writes queued frames until the connection ends. A failed write
+// drops the connection; the read loop then notices and cleans up.
+func (c *Conn) writeLoop() {
+	for {
+		select {
+		case <-c.done:
+			return
+		case o := <-c.out:
+			if err := c.write(o); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+				_ = c.ws.Close()
+			}
+		}
+	}
+}
+
+func (c *Conn) write(o outbound) error {
+	deadline := time.Now().Add(writeWait)
+	switch o.kind {
+	case outClose:
+		err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(o.code, o.reason), deadline)
+		time.AfterFunc(closeGrace, func() { _ = c.ws.Close() })
+		return err
+	case outDrop:
+		return c.ws.Close()
+	}
+	switch o.msgType {
+	case websocket.PingMessage, websocket.PongMessage, websocket.CloseMessage:
+		return c.ws.WriteControl(o.msgType, o.data, deadline)
+	}
+	if err := c.ws.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	return c.ws.WriteMessage(o.msgType, o.data)
+}
+
+// readLoop handles the client's frames until the connection ends.
+func (c *Conn) readLoop() {
+	defer c.finish()
+	c.ws.SetPingHandler(c.onPing)
+	c.ws.SetPongHandler(func(appData string) error {
+		c.srv.record(c, websocket.PongMessage, []byte(appData))
+		return nil
+	})
+	for {
+		msgType, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.srv.logf("connection %d (socket %s) ended: %v", c.num, c.socketID, err)
+			return
+		}
+		if msgType == websocket.BinaryMessage {
+			// "Binary WebSocket frames are not supported" (Pusher protocol).
+			c.sendError("", CodeInvalidMessage, "Invalid message format")
+		} else {
+			c.handle(data)
+		}
+		// Recorded after handling, so a test that saw the frame also sees
+		// its effects (replies queued or, when silent, dropped).
+		c.srv.record(c, msgType, data)
+	}
+}
+
+// onPing answers a WebSocket ping frame with a pong unless silent.
+func (c *Conn) onPing(appData string) error {
+	if !c.silent.Load() {
+		err := c.ws.WriteControl(websocket.PongMessage, []byte(appData), time.Now().Add(writeWait))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			_ = c.ws.Close()
+		}
+	}
+	c.srv.record(c, websocket.PingMessage, []byte(appData))
+	return nil
+}
+
+// finish ends the connection: it leaves every channel, stops the writer
+// and closes the socket.
+func (c *Conn) finish() {
+	c.srv.unregister(c)
+	c.doneOnce.Do(func() { close(c.done) })
+	_ = c.ws.Close()
+}
+
+// refuse answers the handshake with pusher:error instead of
+// connection_established, then closes, drops or keeps the socket.
+func (c *Conn) refuse(r Refusal) {
+	c.enqueue(outbound{kind: outMessage, msgType: websocket.TextMessage, data: errorFrame(r.Style, "", r.Code, r.Message)})
+	switch r.Then {
+	case ThenClose:
+		code := r.Code
+		if code == 0 {
+			code = websocket.CloseNoStatusReceived // a close frame without a status
+		}
+		c.enqueue(outbound{kind: outClose, code: code, reason: closeReason(r.Message)})
+	case ThenDrop:
+		c.enqueue(outbound{kind: outDrop})
+	case ThenStayOpen:
+	}
+}
+
+// closeReason trims a reason to fit a close frame (125 bytes, 2 for the
+// code), on a UTF-8 boundary.
+func closeReason(reason string) string {
+	const maxReason = 123
+	if len(reason) <= maxReason {
+		return reason
+	}
+	cut := maxReason
+	for cut > 0 && reason[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return reason[:cut]
+}
+
+// handle dispatches one text frame.
+func (c *Conn) handle(data []byte) {
+	if !gjson.ValidBytes(data) {
+		c.sendError("", CodeInvalidMessage, "Invalid message format")
+		return
+	}
+	msg := gjson.ParseBytes(data)
+	event := msg.Get("event")
+	if !msg.IsObject() || event.Type != gjson.String {
+		c.sendError("", CodeInvalidMessage, "Invalid message format")
+		return
+	}
+	switch name := event.Str; {
+	case name == "pusher:ping":
+		c.send(websocket.TextMessage, frame("pusher:pong", "", jsonString("{}"), ""))
+	case name == "pusher:pong":
+		// Proof of life only.
+	case name == "pusher:subscribe":
+		c.subscribe(payload(msg.Get("data")))
+	case name == "pusher:unsubscribe":
+		c.unsubscribe(payload(msg.Get("data")))
+	case strings.HasPrefix(name, "client-"):
+		c.clientEvent(name, msg)
+	default:
+		// Other events, pusher:signin included, are ignored as Soketi
+		// does with user authentication off.
+	}
+}
+
+// payload returns a client frame's data as an object: clients send an
+// object, Reverb also accepts a JSON string holding one.
+func payload(data gjson.Result) gjson.Result {
+	if data.Type == gjson.String && gjson.Valid(data.Str) {
+		return gjson.Parse(data.Str)
+	}
+	return data
+}
+
+func (c *Conn) subscribe(d gjson.Result) {
+	s := c.srv
+	name := d.Get("channel")
+	if !d.IsObject() || name.Type != gjson.String {
+		c.sendError("", CodeInvalidMessage, "Invalid message format")
+		return
+	}
+	channel := name.Str
+
+	s.mu.Lock()
+	s.attempts[channel]++
+	_, existing := c.channels[channel]
+	fault := s.subscribeFault
+	s.mu.Unlock()
+
+	switch {
+	case len(channel) > maxChannelLen || !validChannel.MatchString(channel):
+		c.sendError("", 0, "Invalid channel name '"+channel+"'")
+		return
+	case existing:
+		c.sendError("", 0, "Existing subscription to channel "+channel)
+		return
+	}
+	if fault != nil {
+		if r := fault(c.num, channel); r != nil {
+			s.logf("connection %d: subscription to %s refused by fault", c.num, channel)
+			c.send(websocket.TextMessage, r.frame(s.cfg.ErrorStyle, c.socketID, channel, d.Get("auth").String()))
+			return
+		}
+	}
+	m, problem := c.authorize(channel, d)
+	if problem != "" {
+		s.logf("connection %d: subscription to %s refused: %s", c.num, channel, problem)
+		c.sendError("", 0, problem)
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.joinLocked(c, channel, m)
+	s.logf("connection %d (socket %s) subscribed to %s", c.num, c.socketID, channel)
+}
+
+// authorize checks the auth of a private or presence subscription and
+// returns the member it identifies, or the message of Pusher's code-null
+// pusher:error.
+func (c *Conn) authorize(channel string, d gjson.Result) (member, string) {
+	if !needsAuth(channel) {
+		return member{}, ""
+	}
+	cfg := c.srv.cfg
+	channelData := ""
+	if isPresence(channel) {
+		cd := d.Get("channel_data")
+		if cd.Type != gjson.String {
+			return member{}, "Invalid presence subscription: channel_data must be a JSON string with a user_id"
+		}
+		channelData = cd.Str
+	}
+	auth := d.Get("auth").String()
+	sig := auth
+	if key, rest, ok := strings.Cut(auth, ":"); ok {
+		if key != cfg.AppKey {
+			return member{}, "Invalid key in subscription auth data: '" + key + "'"
+		}
+		sig = rest
+	}
+	signed := stringToSign(c.socketID, channel, channelData)
+	if !hmac.Equal([]byte(sig), []byte(hmacHex(cfg.AppSecret, signed))) {
+		return member{}, "Invalid signature: Expected HMAC SHA256 hex digest of " + signed + ", but got " + sig
+	}
+	if !isPresence(channel) {
+		return member{}, ""
+	}
+	return presenceMember(channelData)
+}
+
+// presenceMember reads user_id (a string or a number) and user_info from
+// a presence subscription's channel_data.
+func presenceMember(channelData string) (member, string) {
+	const bad = "Invalid presence subscription: channel_data must be a JSON string with a user_id"
+	if !gjson.Valid(channelData) {
+		return member{}, bad
+	}
+	cd := gjson.Parse(channelData)
+	var id string
+	switch uid := cd.Get("user_id"); uid.Type {
+	case gjson.String:
+		id = uid.Str
+	case gjson.Number:
+		id = uid.Raw
+	}
+	if id == "" {
+		return member{}, bad
+	}
+	m := member{userID: id}
+	if info := cd.Get("user_info"); info.Exists() {
+		m.info = []byte(info.Raw)
+	}
+	return m, ""
+}
+
+func (c *Conn) unsubscribe(d gjson.Result) {
+	channel := d.Get("channel")
+	if !d.IsObject() || channel.Type != gjson.String {
+		c.sendError("", CodeInvalidMessage, "Invalid message format")
+		return
+	}
+	s := c.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := c.channels[channel.Str]; ok {
+		s.leaveLocked(c, channel.Str)
+		s.logf("connection %d (socket %s) unsubscribed from %s", c.num, c.socketID, channel.Str)
+	}
+}
+
+// clientEvent relays a client-* event to the channel's other subscribers:
+// only on private and presence channels the sender is subscribed to, with
+// the sender's user_id on presence channels. Refusals are Soketi-style
+// pusher:error 4301 frames with the channel set.
+func (c *Conn) clientEvent(event string, msg gjson.Result) {
+	channel := msg.Get("channel").String()
+	if !needsAuth(channel) {
+		c.sendError(channel, CodeClientEventRefused, "Client event rejected - only supported on private and presence channels")
+		return
+	}
+	s := c.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channels[channel]
+	var m member
+	subscribed := false
+	if ch != nil {
+		m, subscribed = ch.subs[c]
+	}
+	if !subscribed {
+		c.sendError(channel, CodeClientEventRefused, "Client event rejected - not subscribed to channel "+channel)
+		return
+	}
+	out := frame(event, channel, []byte(msg.Get("data").Raw), m.userID)
+	for other := range ch.subs {
+		if other != c {
+			other.send(websocket.TextMessage, out)
+		}
+	}
+}

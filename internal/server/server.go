@@ -1,0 +1,490 @@
+// Package server is an in-process Pusher protocol 7 server: the WebSocket
+// side of Pusher Channels, Laravel Reverb and Soketi (connect, ping,
+// public/private/presence subscriptions, client events) plus Publish for the
+// events an HTTP API would trigger.
+//
+// It serves the embedded server of replay --serve and demo, and the client's
+// tests, which inject faults real servers cannot be made to produce: refused
+// handshakes, close codes, TCP drops, silence, raw frames and refused
+// subscriptions (see fault.go).
+package server
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Config configures a Server; zero fields take the defaults shown.
+type Config struct {
+	AppKey          string     // default "app-key"
+	AppSecret       string     // default "app-secret"
+	ActivityTimeout int        // seconds, sent in connection_established; default 30
+	ErrorStyle      ErrorStyle // how pusher:error data is encoded; default ErrorObject
+	// MaxMessageSize closes connections that send a larger message with
+	// 1009, as Reverb does (10,000 bytes there); 0 means no limit.
+	MaxMessageSize int64
+	// SocketID, when set, chooses the socket id of the nth connection
+	// (1-based); the default is random "\d+\.\d+".
+	SocketID func(n int) string
+	// NoHistory stops keeping received frames and finished connections, for
+	// long-running servers: Received and WaitFrame then see nothing, and
+	// WaitConn only live connections.
+	NoHistory bool
+	// Logf, when set, is told about connections and subscriptions. It may
+	// be called with the server locked, so it must not call the Server.
+	Logf func(format string, args ...any)
+}
+
+func (c *Config) setDefaults() {
+	if c.AppKey == "" {
+		c.AppKey = "app-key"
+	}
+	if c.AppSecret == "" {
+		c.AppSecret = "app-secret"
+	}
+	if c.ActivityTimeout <= 0 {
+		c.ActivityTimeout = 30
+	}
+}
+
+// Server is a Pusher protocol server. Create it with New (then mount
+// Handler) or Start; it is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+	mux      *http.ServeMux
+
+	ln      net.Listener // set by Start
+	httpSrv *http.Server // set by Start
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced on every state change
+	closed   bool
+	nextNum  int
+	live     map[*Conn]struct{}
+	byNum    map[int]*Conn // every connection, or only live ones with NoHistory
+	channels map[string]*channel
+	attempts map[string]int // pusher:subscribe frames per channel
+	received []Frame
+	silent   bool
+
+	handshakeFault func(n int) *Refusal
+	subscribeFault func(n int, channel string) *SubscribeRefusal
+}
+
+// channel is the state of one channel: its subscribers and, for presence
+// channels, its unique users.
+type channel struct {
+	subs  map[*Conn]member
+	users map[string]int    // presence: user_id → connections subscribed as it
+	order []string          // presence: user ids in join order
+	info  map[string][]byte // presence: user_info of each user's first join
+}
+
+// member is one connection's identity on a presence channel.
+type member struct {
+	userID string
+	info   []byte
+}
+
+// New returns a server that is not listening yet; serve Handler() or use
+// Start.
+func New(cfg Config) *Server {
+	cfg.setDefaults()
+	s := &Server{
+		cfg:      cfg,
+		changed:  make(chan struct{}),
+		live:     make(map[*Conn]struct{}),
+		byNum:    make(map[int]*Conn),
+		channels: make(map[string]*channel),
+		attempts: make(map[string]int),
+	}
+	// Browsers send Origin; like Reverb's default allowed_origins ['*'],
+	// accept every origin.
+	s.upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /app/{key}", s.serveWS)
+	return s
+}
+
+// Start listens on 127.0.0.1 on a free port and serves until Close.
+func Start(cfg Config) (*Server, error) {
+	s := New(cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start pusher server: listen on 127.0.0.1: %w", err)
+	}
+	s.ln = ln
+	s.httpSrv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Go(func() { _ = s.httpSrv.Serve(ln) })
+	s.logf("pusher server listening on %s", s.URL())
+	return s, nil
+}
+
+// Handler serves WebSocket upgrades on GET /app/{key}.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Addr is "127.0.0.1:port" after Start, "" otherwise.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// URL is "ws://127.0.0.1:port" after Start, "" otherwise.
+func (s *Server) URL() string {
+	if s.ln == nil {
+		return ""
+	}
+	return "ws://" + s.Addr()
+}
+
+// Close stops the listener and drops every connection without a close
+// frame, as Reverb does on shutdown, then waits for their goroutines. Later
+// calls do nothing.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	conns := s.liveLocked()
+	s.mu.Unlock()
+
+	var err error
+	if s.httpSrv != nil {
+		err = s.httpSrv.Close()
+	}
+	for _, c := range conns {
+		_ = c.ws.Close()
+	}
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("close pusher server: %w", err)
+	}
+	return nil
+}
+
+// Publish sends {"event","channel","data"} to every connection subscribed
+// to channel except the one whose socket id is excludeSocketID (the HTTP
+// API's socket_id, Laravel's toOthers). data is sent as a JSON string.
+// Publish waits while a subscriber's queue is full, so a client that reads
+// slowly slows the publisher down.
+func (s *Server) Publish(channel, event, data string, excludeSocketID string) {
+	msg := frame(event, channel, jsonString(data), "")
+	for _, c := range s.subscribedConns(channel) {
+		if excludeSocketID == "" || c.socketID != excludeSocketID {
+			c.sendWait(websocket.TextMessage, msg)
+		}
+	}
+}
+
+// subscribedConns returns the connections subscribed to channel. Whoever
+// is in it has already had subscription_succeeded queued (joinLocked), so
+// events queued afterwards cannot overtake it.
+func (s *Server) subscribedConns(channel string) []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channels[channel]
+	if ch == nil {
+		return nil
+	}
+	conns := make([]*Conn, 0, len(ch.subs))
+	for c := range ch.subs {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// Connections returns the number of live connections.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.live)
+}
+
+// Subscribers returns the number of connections subscribed to channel.
+func (s *Server) Subscribers(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subscribersLocked(channel)
+}
+
+func (s *Server) subscribersLocked(channel string) int {
+	if ch := s.channels[channel]; ch != nil {
+		return len(ch.subs)
+	}
+	return 0
+}
+
+// SubscribeCount returns how many pusher:subscribe frames for channel the
+// server has received, whether they succeeded or not.
+func (s *Server) SubscribeCount(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts[channel]
+}
+
+// WaitConnections blocks until exactly n connections are live.
+func (s *Server) WaitConnections(ctx context.Context, n int) error {
+	err := s.waitFor(ctx, func() bool { return len(s.live) == n })
+	if err != nil {
+		return fmt.Errorf("wait for %d connections (have %d): %w", n, s.Connections(), err)
+	}
+	return nil
+}
+
+// WaitSubscribed blocks until exactly n connections are subscribed to
+// channel. To wait for a subscription made after a reconnect, prefer
+// WaitConn followed by Conn.WaitSubscribed.
+func (s *Server) WaitSubscribed(ctx context.Context, channel string, n int) error {
+	err := s.waitFor(ctx, func() bool { return s.subscribersLocked(channel) == n })
+	if err != nil {
+		return fmt.Errorf("wait for %d subscribers on %s (have %d): %w", n, channel, s.Subscribers(channel), err)
+	}
+	return nil
+}
+
+// WaitConn blocks until the nth connection (1-based, in the order the
+// server accepted WebSocket upgrades, refused ones included) exists and
+// returns it.
+func (s *Server) WaitConn(ctx context.Context, n int) (*Conn, error) {
+	var c *Conn
+	err := s.waitFor(ctx, func() bool {
+		c = s.byNum[n]
+		return c != nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wait for connection %d: %w", n, err)
+	}
+	return c, nil
+}
+
+// waitFor blocks until cond, evaluated with s.mu held, is true.
+func (s *Server) waitFor(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ok, changed := cond(), s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// notifyLocked wakes every waitFor.
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Server) liveLocked() []*Conn {
+	conns := make([]*Conn, 0, len(s.live))
+	for c := range s.live {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+// serveWS upgrades the request, sends the handshake (or a refusal) and
+// serves the connection until it ends.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered with an HTTP error
+	}
+	if s.cfg.MaxMessageSize > 0 {
+		ws.SetReadLimit(s.cfg.MaxMessageSize)
+	}
+	c := s.register(ws)
+	if c == nil {
+		_ = ws.Close() // Close has started
+		return
+	}
+	defer s.wg.Done()
+	s.logf("connection %d (socket %s) from %s", c.num, c.socketID, r.RemoteAddr)
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	if refusal := s.refusalFor(r.PathValue("key"), c.num); refusal != nil {
+		s.logf("connection %d refused: %d %s", c.num, refusal.Code, refusal.Message)
+		c.refuse(*refusal)
+	} else {
+		c.send(websocket.TextMessage, establishedFrame(c.socketID, s.cfg.ActivityTimeout))
+	}
+	c.readLoop()
+	<-writerDone
+}
+
+// refusalFor returns how to refuse connection n: an unknown app key is
+// always refused with 4001, then the handshake fault decides.
+func (s *Server) refusalFor(key string, n int) *Refusal {
+	if key != s.cfg.AppKey {
+		return &Refusal{Code: CodeAppNotFound, Message: "Application does not exist", Style: s.cfg.ErrorStyle}
+	}
+	s.mu.Lock()
+	fault := s.handshakeFault
+	s.mu.Unlock()
+	if fault == nil {
+		return nil
+	}
+	return fault(n)
+}
+
+// register numbers a new connection, gives it a socket id and makes it
+// live; it returns nil once Close has started. The connection's goroutine is
+// counted in s.wg under s.mu, so Close never waits before it is added.
+func (s *Server) register(ws *websocket.Conn) *Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.wg.Add(1)
+	s.nextNum++
+	c := newConn(s, ws, s.nextNum, s.newSocketIDLocked(s.nextNum), s.silent)
+	s.live[c] = struct{}{}
+	s.byNum[c.num] = c
+	s.notifyLocked()
+	return c
+}
+
+// unregister removes a finished connection from every channel, telling
+// presence channels' other members when its user left.
+func (s *Server) unregister(c *Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range c.channels {
+		s.leaveLocked(c, name)
+	}
+	delete(s.live, c)
+	if s.cfg.NoHistory {
+		delete(s.byNum, c.num)
+	}
+	s.notifyLocked()
+}
+
+// newSocketIDLocked returns a Pusher socket id ("\d+\.\d+") that no live
+// connection has, unless Config.SocketID chooses it.
+func (s *Server) newSocketIDLocked(n int) string {
+	if s.cfg.SocketID != nil {
+		return s.cfg.SocketID(n)
+	}
+	for {
+		id := strconv.Itoa(rand.IntN(1e9)+1) + "." + strconv.Itoa(rand.IntN(1e9)+1)
+		if !s.socketIDInUseLocked(id) {
+			return id
+		}
+	}
+}
+
+func (s *Server) socketIDInUseLocked(id string) bool {
+	for c := range s.live {
+		if c.socketID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// joinLocked subscribes c to name. It sends subscription_succeeded to c
+// and, when a presence user joins for the first time, member_added to the
+// other subscribers; both are queued under s.mu, before Publish can see c
+// in the channel, so no published event can overtake them.
+func (s *Server) joinLocked(c *Conn, name string, m member) {
+	ch := s.channels[name]
+	if ch == nil {
+		ch = &channel{subs: make(map[*Conn]member)}
+		if isPresence(name) {
+			ch.users = make(map[string]int)
+			ch.info = make(map[string][]byte)
+		}
+		s.channels[name] = ch
+	}
+	ch.subs[c] = m
+	c.channels[name] = struct{}{}
+
+	if !isPresence(name) {
+		c.send(websocket.TextMessage, frame("pusher_internal:subscription_succeeded", name, jsonString("{}"), ""))
+		s.notifyLocked()
+		return
+	}
+	firstJoin := ch.users[m.userID] == 0
+	ch.users[m.userID]++
+	if firstJoin {
+		ch.order = append(ch.order, m.userID)
+		ch.info[m.userID] = m.info
+	}
+	data := presenceData(ch.order, ch.info)
+	c.send(websocket.TextMessage, frame("pusher_internal:subscription_succeeded", name, jsonString(string(data)), ""))
+	if firstJoin {
+		added := frame("pusher_internal:member_added", name, jsonString(string(memberAddedData(m.userID, m.info))), "")
+		for other := range ch.subs {
+			if other != c {
+				other.send(websocket.TextMessage, added)
+			}
+		}
+	}
+	s.notifyLocked()
+}
+
+// leaveLocked unsubscribes c from name; when it was the last connection of
+// a presence user, the other subscribers get member_removed.
+func (s *Server) leaveLocked(c *Conn, name string) {
+	delete(c.channels, name)
+	ch := s.channels[name]
+	if ch == nil {
+		return
+	}
+	m, ok := ch.subs[c]
+	if !ok {
+		return
+	}
+	delete(ch.subs, c)
+	defer s.notifyLocked()
+	if isPresence(name) {
+		ch.users[m.userID]--
+		if ch.users[m.userID] == 0 {
+			delete(ch.users, m.userID)
+			delete(ch.info, m.userID)
+			for i, id := range ch.order {
+				if id == m.userID {
+					ch.order = append(ch.order[:i], ch.order[i+1:]...)
+					break
+				}
+			}
+			removed := frame("pusher_internal:member_removed", name, jsonString(string(memberRemovedData(m.userID))), "")
+			for other := range ch.subs {
+				other.send(websocket.TextMessage, removed)
+			}
+		}
+	}
+	if len(ch.subs) == 0 {
+		delete(s.channels, name)
+	}
+}
