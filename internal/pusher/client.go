@@ -1,0 +1,262 @@
+// Package pusher is the Pusher protocol 7 client: dial, handshake,
+// keepalive, channel authorization and subscription, presence, encrypted
+// channels, and reconnection with resubscription.
+package pusher
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/record"
+)
+
+// Authorizer signs a private, presence or encrypted channel for a socket.
+type Authorizer interface {
+	Authorize(ctx context.Context, socketID, channel string) (auth.Result, error)
+}
+
+// Sink receives every record in order, from one goroutine. Flush is called
+// whenever no further frame is waiting. A Write error ends Run; ErrStop ends
+// it without an error.
+type Sink interface {
+	Write(r *record.Record) error
+	Flush() error
+}
+
+// Logger receives the status lines (stderr talk). Tags are "connection",
+// "auth" and "channel". Debug lines are only wanted with -v.
+type Logger interface {
+	Info(tag, msg string)
+	Warn(tag, msg string)
+	Debug(tag, msg string)
+}
+
+// Options configure a Client. Zero durations take the defaults noted.
+type Options struct {
+	URL       string // ws[s]://host:port/app/KEY?protocol=7&client=tmsws&version=V
+	Header    http.Header
+	TLSConfig *tls.Config
+
+	Channels   []string
+	Authorizer Authorizer
+
+	// ReconnectAttempts is how many reconnects in a row may fail before Run
+	// gives up; 0 retries forever. ReconnectDelay is the first delay (3s).
+	ReconnectAttempts int
+	ReconnectDelay    time.Duration
+
+	MaxActivity      time.Duration // idle time before a ping, capped by the server's activity_timeout (120s)
+	PongTimeout      time.Duration // wait for any frame after a ping (30s)
+	HandshakeTimeout time.Duration // dial, upgrade and first frame (10s)
+	WriteTimeout     time.Duration // each write (10s)
+
+	Sink Sink
+	Log  Logger
+}
+
+// Client is one logical connection that survives reconnects.
+type Client struct {
+	opts Options
+	rand func() float64
+	// sleep waits for d or ctx; tests replace it to observe delays.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// New returns a Client with defaults applied.
+func New(opts Options) *Client {
+	if opts.ReconnectDelay <= 0 {
+		opts.ReconnectDelay = 3 * time.Second
+	}
+	if opts.MaxActivity <= 0 {
+		opts.MaxActivity = 120 * time.Second
+	}
+	if opts.PongTimeout <= 0 {
+		opts.PongTimeout = 30 * time.Second
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = 10 * time.Second
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = nopLogger{}
+	}
+	return &Client{opts: opts, rand: rand.Float64, sleep: sleepCtx}
+}
+
+// Run connects and streams records to the Sink until ctx ends, the Sink
+// stops it, a channel is refused, or reconnecting fails for good. It returns
+// ctx.Err() when ctx ended, nil on ErrStop.
+func (c *Client) Run(ctx context.Context) error {
+	failures := 0
+	for {
+		s, err := c.connect(ctx)
+		if err == nil {
+			err = s.run(ctx)
+			if s.allSubscribed {
+				failures = 0
+			}
+		}
+		if errors.Is(err, ErrStop) {
+			return c.flush(nil)
+		}
+		if ctx.Err() != nil {
+			return c.flush(ctx.Err())
+		}
+		retryNow, fatal := c.classify(err)
+		if fatal != nil {
+			return c.flush(fatal)
+		}
+		failures++
+		if c.opts.ReconnectAttempts > 0 && failures > c.opts.ReconnectAttempts {
+			return c.flush(c.giveUp(err, failures-1))
+		}
+		delay := time.Duration(0)
+		if !retryNow || failures > 1 {
+			delay = c.delay(failures)
+		}
+		c.emitReconnecting(err, failures, delay)
+		if err := c.opts.Sink.Flush(); err != nil {
+			return err
+		}
+		if err := c.sleep(ctx, delay); err != nil {
+			return c.flush(err)
+		}
+	}
+}
+
+func (c *Client) flush(err error) error {
+	if ferr := c.opts.Sink.Flush(); ferr != nil && err == nil {
+		return ferr
+	}
+	return err
+}
+
+// classify decides what an ended session or failed dial means: reconnect at
+// once, reconnect after a delay, or stop with a final error.
+func (c *Client) classify(err error) (retryNow bool, fatal error) {
+	var sub *SubscriptionError
+	if errors.As(err, &sub) {
+		return false, sub
+	}
+	var ce *ConnError
+	if errors.As(err, &ce) {
+		if ce.Code != 0 {
+			switch actionFor(ce.Code) {
+			case actionStop:
+				return false, ce
+			case actionRetryNow:
+				return true, nil
+			}
+		}
+		if ce.permanent {
+			return false, ce
+		}
+		return false, nil
+	}
+	var d *disconnect
+	if errors.As(err, &d) {
+		switch actionFor(d.code) {
+		case actionStop:
+			return false, &ConnError{URL: c.opts.URL, Code: d.code, Reason: d.reason, Hint: closeHint(d.code)}
+		case actionRetryNow:
+			return true, nil
+		}
+		return false, nil
+	}
+	var ae *auth.Error
+	if errors.As(err, &ae) && ae.Temporary() {
+		return false, nil
+	}
+	if err == nil {
+		return false, nil
+	}
+	return false, err
+}
+
+// delay is the wait before reconnect attempt n (1-based): the configured
+// delay first, then growing by half each time with ±20% jitter, capped at
+// 30s (or the configured delay, when that is larger).
+func (c *Client) delay(n int) time.Duration {
+	base := c.opts.ReconnectDelay
+	if n <= 1 {
+		return base
+	}
+	d := float64(base)
+	for i := 1; i < n; i++ {
+		d *= 1.5
+	}
+	limit := float64(30 * time.Second)
+	if float64(base) > limit {
+		limit = float64(base)
+	}
+	if d > limit {
+		d = limit
+	}
+	d *= 0.8 + 0.4*c.rand()
+	return time.Duration(d).Round(time.Millisecond)
+}
+
+func (c *Client) giveUp(err error, attempts int) error {
+	ce := &ConnError{URL: c.opts.URL, Attempts: attempts, Err: err}
+	var inner *ConnError
+	var d *disconnect
+	switch {
+	case errors.As(err, &inner):
+		ce.Err, ce.Code, ce.Reason, ce.Hint = inner.Err, inner.Code, inner.Reason, inner.Hint
+	case errors.As(err, &d):
+		ce.Err, ce.Code, ce.Reason = d.err, d.code, d.reason
+	}
+	if ce.Hint == "" {
+		ce.Hint = "the server stayed unreachable: check that it runs and that --host/--port/--scheme point at it; --reconnect-attempts 0 retries forever"
+	}
+	return ce
+}
+
+func (c *Client) emitReconnecting(cause error, attempt int, delay time.Duration) {
+	of := "∞"
+	if c.opts.ReconnectAttempts > 0 {
+		of = strconv.Itoa(c.opts.ReconnectAttempts)
+	}
+	when := "now"
+	if delay > 0 {
+		when = "in " + delay.String()
+	}
+	c.opts.Log.Warn("connection", "reconnecting "+when+" (attempt "+strconv.Itoa(attempt)+"/"+of+"): "+cause.Error())
+	r := record.Record{TS: time.Now(), Type: record.TypeReconnecting, Message: cause.Error(), Attempt: attempt, Delay: delay}
+	var d *disconnect
+	var ce *ConnError
+	if errors.As(cause, &d) {
+		r.Code = d.code
+	} else if errors.As(cause, &ce) {
+		r.Code = ce.Code
+	}
+	_ = c.opts.Sink.Write(&r)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Info(string, string)  {}
+func (nopLogger) Warn(string, string)  {}
+func (nopLogger) Debug(string, string) {}

@@ -1,0 +1,531 @@
+package pusher
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/record"
+	"github.com/amusoft/tmsws/internal/server"
+)
+
+// memSink collects records for the test to wait on.
+type memSink struct {
+	ch          chan record.Record
+	mu          sync.Mutex
+	writes      int
+	flushes     int
+	flushedUpTo int    // writes seen at the last flush
+	stopAt      string // event name that makes Write return ErrStop
+}
+
+func newSink() *memSink { return &memSink{ch: make(chan record.Record, 4096)} }
+
+func (m *memSink) Write(r *record.Record) error {
+	c := *r
+	c.Data = append([]byte(nil), r.Data...)
+	if r.Data == nil {
+		c.Data = nil
+	}
+	m.mu.Lock()
+	m.writes++
+	m.mu.Unlock()
+	m.ch <- c
+	if m.stopAt != "" && r.Event == m.stopAt {
+		return ErrStop
+	}
+	return nil
+}
+
+func (m *memSink) Flush() error {
+	m.mu.Lock()
+	m.flushes++
+	m.flushedUpTo = m.writes
+	m.mu.Unlock()
+	return nil
+}
+
+// next waits for the next record of one of the given types.
+func (m *memSink) next(t *testing.T, types ...string) record.Record {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case r := <-m.ch:
+			for _, ty := range types {
+				if r.Type == ty {
+					return r
+				}
+			}
+		case <-deadline:
+			t.Fatalf("no %v record within 10s", types)
+		}
+	}
+}
+
+type sleepLog struct {
+	mu     sync.Mutex
+	delays []time.Duration
+}
+
+func (s *sleepLog) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.delays = append(s.delays, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleepLog) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.delays...)
+}
+
+type harness struct {
+	srv    *server.Server
+	sink   *memSink
+	client *Client
+	sleeps *sleepLog
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func start(t *testing.T, cfg server.Config, opts Options, setup ...func(*server.Server)) *harness {
+	t.Helper()
+	srv, err := server.Start(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	for _, f := range setup {
+		f(srv)
+	}
+	h := &harness{srv: srv, sink: newSink(), sleeps: &sleepLog{}, done: make(chan error, 1)}
+	opts.URL = srv.URL() + "/app/app-key?protocol=7&client=tmsws&version=test"
+	opts.Sink = h.sink
+	if opts.Authorizer == nil {
+		opts.Authorizer = &auth.Signer{Key: "app-key", Secret: "app-secret"}
+	}
+	if opts.ReconnectAttempts == 0 {
+		opts.ReconnectAttempts = 5
+	}
+	h.client = New(opts)
+	h.client.sleep = h.sleeps.sleep
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	t.Cleanup(cancel)
+	go func() { h.done <- h.client.Run(ctx) }()
+	return h
+}
+
+func (h *harness) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-h.done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s")
+		return nil
+	}
+}
+
+func ctx10(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestEventsOnPublicPrivateAndPresenceChannels(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"chat", "private-chat.42", "presence-chat.42"}})
+	ctx := ctx10(t)
+	for _, ch := range []string{"chat", "private-chat.42", "presence-chat.42"} {
+		require.NoError(t, h.srv.WaitSubscribed(ctx, ch, 1))
+	}
+	conn := h.sink.next(t, record.TypeConnected)
+	assert.NotEmpty(t, conn.SocketID)
+
+	h.srv.Publish("private-chat.42", `App\Events\MessageSent`, `{"message":{"id":7,"content":"hi","user_id":8}}`, "")
+	ev := h.sink.next(t, record.TypeEvent)
+	assert.Equal(t, "private-chat.42", ev.Channel)
+	assert.Equal(t, `App\Events\MessageSent`, ev.Event)
+	assert.JSONEq(t, `{"message":{"id":7,"content":"hi","user_id":8}}`, string(ev.Data))
+	assert.Equal(t, conn.SocketID, ev.SocketID)
+
+	h.srv.Publish("chat", "plain", `not json`, "")
+	ev = h.sink.next(t, record.TypeEvent)
+	assert.Equal(t, `"not json"`, string(ev.Data))
+
+	// Another member joins and leaves the presence channel.
+	other, _, err := websocket.DefaultDialer.Dial(h.srv.URL()+"/app/app-key?protocol=7", nil)
+	require.NoError(t, err)
+	_, hello, err := other.ReadMessage()
+	require.NoError(t, err)
+	sid := gjson.Get(gjson.GetBytes(hello, "data").String(), "socket_id").String()
+	cd := `{"user_id":"9","user_info":{"name":"Bob"}}`
+	sub := map[string]any{"event": "pusher:subscribe", "data": map[string]string{
+		"channel": "presence-chat.42", "auth": server.SignChannel("app-key", "app-secret", sid, "presence-chat.42", cd), "channel_data": cd}}
+	require.NoError(t, other.WriteJSON(sub))
+	added := h.sink.next(t, record.TypeMemberAdded)
+	assert.Equal(t, "9", added.UserID)
+	assert.JSONEq(t, `{"name":"Bob"}`, string(added.Data))
+	other.Close()
+	removed := h.sink.next(t, record.TypeMemberRemoved)
+	assert.Equal(t, "9", removed.UserID)
+	assert.JSONEq(t, `{"name":"Bob"}`, string(removed.Data), "member_removed carries the info known from member_added")
+
+	h.cancel()
+	assert.ErrorIs(t, h.wait(t), context.Canceled)
+}
+
+func TestHandshakeErrorIsACloseCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		style server.ErrorStyle
+		then  server.After
+	}{
+		{"object form then close (Pusher, Soketi)", server.ErrorObject, server.ThenClose},
+		{"string form then TCP drop (Reverb)", server.ErrorString, server.ThenDrop},
+		{"string form, socket left open (Reverb 4009 origin)", server.ErrorString, server.ThenStayOpen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, server.Config{}, Options{Channels: []string{"chat"}}, func(s *server.Server) {
+				s.SetHandshakeFault(func(int) *server.Refusal {
+					return &server.Refusal{Code: 4001, Message: "Application does not exist", Style: tt.style, Then: tt.then}
+				})
+			})
+			err := h.wait(t)
+			var ce *ConnError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, 4001, ce.Code)
+			assert.Contains(t, ce.Error(), "Application does not exist")
+			assert.Contains(t, ce.Hint, "--key")
+			assert.Empty(t, h.sleeps.all(), "4000–4099 is not retried")
+		})
+	}
+}
+
+func TestHandshakeBackoffAndRetryCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code      int
+		wantDelay bool
+	}{
+		{4100, true},
+		{4200, false},
+		{4201, false},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.code), func(t *testing.T) {
+			t.Parallel()
+			h := start(t, server.Config{}, Options{Channels: []string{"chat"}}, func(s *server.Server) {
+				s.SetHandshakeFault(func(n int) *server.Refusal {
+					if n == 1 {
+						return &server.Refusal{Code: tt.code, Message: "go away", Then: server.ThenClose}
+					}
+					return nil
+				})
+			})
+			require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "chat", 1))
+			rec := h.sink.next(t, record.TypeReconnecting)
+			assert.Equal(t, tt.code, rec.Code)
+			assert.Equal(t, 1, rec.Attempt)
+			d := h.sleeps.all()
+			require.Len(t, d, 1)
+			if tt.wantDelay {
+				assert.Greater(t, d[0], time.Duration(0))
+			} else {
+				assert.Zero(t, d[0])
+			}
+		})
+	}
+}
+
+func TestCloseCodeClassesOnALiveConnection(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		act      func(s *server.Server)
+		stop     bool
+		retryNow bool
+	}{
+		{"4001 stops", func(s *server.Server) { s.CloseAll(4001, "Application does not exist") }, true, false},
+		{"4009 stops", func(s *server.Server) { s.CloseAll(4009, "You got disconnected by the app.") }, true, false},
+		{"4100 backs off", func(s *server.Server) { s.CloseAll(4100, "Over capacity") }, false, false},
+		{"4200 reconnects at once", func(s *server.Server) { s.CloseAll(4200, "Server is closing") }, false, true},
+		{"4201 reconnects at once", func(s *server.Server) { s.CloseAll(4201, "Pong reply not received") }, false, true},
+		{"TCP drop backs off", func(s *server.Server) { s.DropAll() }, false, false},
+		{"1001 going away backs off", func(s *server.Server) { s.CloseAll(1001, "bye") }, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, server.Config{}, Options{Channels: []string{"private-chat.42", "chat"}})
+			ctx := ctx10(t)
+			require.NoError(t, h.srv.WaitSubscribed(ctx, "private-chat.42", 1))
+			require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
+			first := h.sink.next(t, record.TypeConnected)
+			tt.act(h.srv)
+			if tt.stop {
+				err := h.wait(t)
+				var ce *ConnError
+				require.ErrorAs(t, err, &ce)
+				assert.GreaterOrEqual(t, ce.Code, 4000)
+				assert.Empty(t, h.sleeps.all())
+				return
+			}
+			disc := h.sink.next(t, record.TypeDisconnected)
+			assert.Equal(t, first.SocketID, disc.SocketID)
+			rec := h.sink.next(t, record.TypeReconnecting)
+			assert.Equal(t, 1, rec.Attempt)
+			second := h.sink.next(t, record.TypeConnected)
+			assert.NotEqual(t, first.SocketID, second.SocketID)
+			// Everything is authorized again with the new socket id and subscribed again.
+			require.NoError(t, h.srv.WaitSubscribed(ctx, "private-chat.42", 1))
+			require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
+			f, err := h.srv.WaitFrame(ctx, func(f server.Frame) bool {
+				return f.Event() == "pusher:subscribe" && f.SocketID == second.SocketID && f.Payload().Get("channel").String() == "private-chat.42"
+			})
+			require.NoError(t, err)
+			assert.Equal(t, server.SignChannel("app-key", "app-secret", second.SocketID, "private-chat.42", ""), f.Payload().Get("auth").String())
+			assert.Equal(t, 2, h.srv.SubscribeCount("private-chat.42"))
+			require.NoError(t, h.srv.WaitSubscribed(ctx, "private-chat.42", 1))
+			d := h.sleeps.all()
+			require.Len(t, d, 1)
+			if tt.retryNow {
+				assert.Zero(t, d[0])
+			} else {
+				assert.Equal(t, 3*time.Second, d[0])
+			}
+			// Events flow again after the reconnect.
+			h.srv.Publish("private-chat.42", "after", `{"n":1}`, "")
+			ev := h.sink.next(t, record.TypeEvent)
+			assert.Equal(t, "after", ev.Event)
+			assert.Equal(t, second.SocketID, ev.SocketID)
+		})
+	}
+}
+
+func TestSilentServerIsDetectedAndReplaced(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"chat"}, MaxActivity: 50 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
+	ctx := ctx10(t)
+	c1, err := h.srv.WaitConn(ctx, 1)
+	require.NoError(t, err)
+	require.NoError(t, c1.WaitSubscribed(ctx, "chat"))
+	// The server answers pings for a while: the connection stays.
+	_, err = h.srv.WaitFrame(ctx, func(f server.Frame) bool { return f.Conn == 1 && f.Event() == "pusher:ping" })
+	require.NoError(t, err)
+	c1.SetSilent(true)
+	rec := h.sink.next(t, record.TypeDisconnected)
+	assert.Contains(t, rec.Message, "no pong")
+	c2, err := h.srv.WaitConn(ctx, 2)
+	require.NoError(t, err)
+	require.NoError(t, c2.WaitSubscribed(ctx, "chat"))
+}
+
+func TestAnswersServerPings(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"chat"}})
+	ctx := ctx10(t)
+	require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
+	h.srv.SendRaw(websocket.TextMessage, []byte(`{"event":"pusher:ping"}`))
+	_, err := h.srv.WaitFrame(ctx, func(f server.Frame) bool { return f.Event() == "pusher:pong" })
+	require.NoError(t, err)
+	c, err := h.srv.WaitConn(ctx, 1)
+	require.NoError(t, err)
+	c.SendRaw(websocket.PingMessage, []byte("hi"))
+	_, err = h.srv.WaitFrame(ctx, func(f server.Frame) bool { return f.Type == websocket.PongMessage })
+	require.NoError(t, err)
+}
+
+func TestMalformedAndBinaryFramesAreSkipped(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"chat"}})
+	require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "chat", 1))
+	h.srv.SendRaw(websocket.TextMessage, []byte(`{"event":"half`))
+	h.srv.SendRaw(websocket.BinaryMessage, []byte{0, 1, 2})
+	h.srv.SendRaw(websocket.TextMessage, []byte(`{"event":"obj","channel":"chat","data":{"a":1}}`))
+	h.srv.SendRaw(websocket.TextMessage, []byte(`{"event":"nodata","channel":"chat"}`))
+	bad := h.sink.next(t, record.TypeError)
+	assert.Contains(t, bad.Message, "malformed")
+	ev := h.sink.next(t, record.TypeEvent)
+	assert.Equal(t, "obj", ev.Event)
+	assert.Equal(t, `{"a":1}`, string(ev.Data))
+	ev = h.sink.next(t, record.TypeEvent)
+	assert.Equal(t, "nodata", ev.Event)
+	assert.Nil(t, ev.Data)
+}
+
+func TestSubscriptionRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		style server.RefusalStyle
+	}{
+		{"Soketi subscription_error with channel", server.SoketiRefusal},
+		{"Reverb pusher:error 4009 without channel", server.ReverbRefusal},
+		{"Pusher code-null pusher:error", server.PusherRefusal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, server.Config{}, Options{Channels: []string{"chat", "private-chat.42"}}, func(s *server.Server) {
+				s.SetSubscribeFault(func(n int, ch string) *server.SubscribeRefusal {
+					if ch == "private-chat.42" {
+						return &server.SubscribeRefusal{Style: tt.style}
+					}
+					return nil
+				})
+			})
+			err := h.wait(t)
+			var se *SubscriptionError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, "private-chat.42", se.Channel)
+			rec := h.sink.next(t, record.TypeSubscriptionError)
+			assert.Equal(t, "private-chat.42", rec.Channel)
+			assert.Empty(t, h.sleeps.all(), "a refusal is not retried")
+		})
+	}
+}
+
+func TestBadSignatureFromWrongSecretIsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"presence-room.1"}, Authorizer: &auth.Signer{Key: "app-key", Secret: "wrong"}})
+	err := h.wait(t)
+	var se *SubscriptionError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "presence-room.1", se.Channel)
+	assert.Contains(t, se.Message, "Invalid signature")
+	assert.Contains(t, se.Hint(), "signature")
+}
+
+// flakyAuth fails with a 5xx the first time, then signs.
+type flakyAuth struct {
+	mu    sync.Mutex
+	calls int
+	inner auth.Signer
+}
+
+func (f *flakyAuth) Authorize(ctx context.Context, socketID, channel string) (auth.Result, error) {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if n == 1 {
+		return auth.Result{}, &auth.Error{Kind: auth.ServerError, Status: 502, Op: "authorize " + channel}
+	}
+	return f.inner.Authorize(ctx, socketID, channel)
+}
+
+func TestTemporaryAuthFailureReconnects(t *testing.T) {
+	t.Parallel()
+	fa := &flakyAuth{inner: auth.Signer{Key: "app-key", Secret: "app-secret"}}
+	h := start(t, server.Config{}, Options{Channels: []string{"private-chat.42"}, Authorizer: fa})
+	require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "private-chat.42", 1))
+	rec := h.sink.next(t, record.TypeReconnecting)
+	assert.Contains(t, rec.Message, "502")
+}
+
+func TestGivesUpAfterReconnectAttempts(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"chat"}, ReconnectAttempts: 3}, func(s *server.Server) {
+		s.SetHandshakeFault(func(int) *server.Refusal {
+			return &server.Refusal{Code: 4100, Message: "Over capacity", Then: server.ThenClose}
+		})
+	})
+	err := h.wait(t)
+	var ce *ConnError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, 3, ce.Attempts)
+	assert.Equal(t, 4100, ce.Code)
+	assert.Contains(t, ce.Error(), "gave up after 3 reconnect attempts")
+	d := h.sleeps.all()
+	require.Len(t, d, 3)
+	assert.Equal(t, 3*time.Second, d[0])
+	assert.Greater(t, d[2], d[0], "the delay grows")
+}
+
+func TestDeadServerFailsWithConnError(t *testing.T) {
+	t.Parallel()
+	srv, err := server.Start(server.Config{})
+	require.NoError(t, err)
+	url := srv.URL() + "/app/app-key?protocol=7"
+	require.NoError(t, srv.Close())
+	sleeps := &sleepLog{}
+	c := New(Options{URL: url, Channels: []string{"chat"}, ReconnectAttempts: 2, Sink: newSink()})
+	c.sleep = sleeps.sleep
+	err = c.Run(ctx10(t))
+	var ce *ConnError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, 2, ce.Attempts)
+	assert.Contains(t, ce.Hint, "server")
+}
+
+func TestWrongPathIsNotRetried(t *testing.T) {
+	t.Parallel()
+	srv, err := server.Start(server.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	sleeps := &sleepLog{}
+	c := New(Options{URL: srv.URL() + "/nothing/here", Channels: []string{"chat"}, Sink: newSink()})
+	c.sleep = sleeps.sleep
+	err = c.Run(ctx10(t))
+	var ce *ConnError
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, ce.Error(), "404")
+	assert.Empty(t, sleeps.all())
+}
+
+func TestSinkStopClosesNormally(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"chat"}})
+	h.sink.stopAt = "last"
+	require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "chat", 1))
+	h.srv.Publish("chat", "first", `{}`, "")
+	h.srv.Publish("chat", "last", `{}`, "")
+	require.NoError(t, h.wait(t))
+	c, err := h.srv.WaitConn(ctx10(t), 1)
+	require.NoError(t, err)
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection was not closed")
+	}
+	h.sink.mu.Lock()
+	defer h.sink.mu.Unlock()
+	assert.Positive(t, h.sink.flushes)
+}
+
+func TestFlushesWhenNoFrameWaits(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"chat"}})
+	require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "chat", 1))
+	for i := 0; i < 500; i++ {
+		h.srv.Publish("chat", "burst", `{}`, "")
+	}
+	for i := 0; i < 500; i++ {
+		h.sink.next(t, record.TypeEvent)
+	}
+	// The last event of a burst is flushed without waiting for more.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.sink.mu.Lock()
+		done := h.sink.flushedUpTo == h.sink.writes
+		h.sink.mu.Unlock()
+		if done {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the burst's last event was never flushed")
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,549 @@
+package pusher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/record"
+)
+
+// session is one WebSocket connection, from handshake to close. Its run loop
+// is the only goroutine that touches its state and the only writer of data
+// frames; a second goroutine only reads.
+type session struct {
+	c        *Client
+	conn     *websocket.Conn
+	socketID string
+	activity time.Duration
+
+	frames      chan frame
+	authResults chan authResult
+	lastRecv    atomic.Int64 // unix nanoseconds of the last frame or ping received
+
+	pending       []string // channels whose subscribe was sent, in order
+	awaiting      int      // channels not yet confirmed
+	allSubscribed bool
+	lost          bool // the connection is gone: no close frame to send
+	keys          map[string]*[32]byte         // private-encrypted- channel → shared secret
+	members       map[string]map[string][]byte // presence channel → user_id → user_info
+	wbuf          []byte
+}
+
+type frame struct {
+	ts     time.Time
+	data   []byte
+	binary bool
+	err    error
+}
+
+type authResult struct {
+	channel string
+	res     auth.Result
+	took    time.Duration
+	err     error
+}
+
+// connect dials, upgrades and reads the first frame, which must be
+// pusher:connection_established; a pusher:error there is treated like a
+// close with its code.
+func (c *Client) connect(ctx context.Context) (*session, error) {
+	hctx, cancel := context.WithTimeout(ctx, c.opts.HandshakeTimeout)
+	defer cancel()
+	c.opts.Log.Info("connection", "connecting to "+c.opts.URL)
+	d := websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		HandshakeTimeout: c.opts.HandshakeTimeout,
+		TLSClientConfig:  c.opts.TLSConfig,
+		ReadBufferSize:   16 << 10,
+	}
+	conn, resp, err := d.DialContext(hctx, c.opts.URL, c.opts.Header)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, c.dialError(err, resp)
+	}
+	if dl, ok := hctx.Deadline(); ok {
+		_ = conn.SetReadDeadline(dl)
+	}
+	mt, msg, err := conn.ReadMessage()
+	if err != nil {
+		conn.Close()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return nil, &ConnError{URL: c.opts.URL, Code: ce.Code, Reason: ce.Text, Hint: closeHint(ce.Code)}
+		}
+		if ctx.Err() == nil && hctx.Err() != nil || isTimeout(err) {
+			return nil, &ConnError{URL: c.opts.URL, Reason: "no pusher:connection_established within " + c.opts.HandshakeTimeout.String(), Hint: "the server accepted the WebSocket but did not greet: is this a Pusher-protocol server?"}
+		}
+		return nil, &ConnError{URL: c.opts.URL, Reason: "connection lost during the handshake", Err: err}
+	}
+	f, perr := ParseFrame(msg)
+	if mt != websocket.TextMessage || perr != nil {
+		conn.Close()
+		return nil, &ConnError{URL: c.opts.URL, Reason: "the first frame is not a Pusher message", Hint: "is this a Pusher-protocol server? check --host, --port and the path"}
+	}
+	switch f.Event {
+	case "pusher:connection_established":
+	case "pusher:error":
+		code, message := errorData(f.Data)
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		conn.Close()
+		return nil, &ConnError{URL: c.opts.URL, Code: code, Reason: message, Hint: closeHint(code)}
+	default:
+		conn.Close()
+		return nil, &ConnError{URL: c.opts.URL, Reason: "expected pusher:connection_established, got " + f.Event}
+	}
+	socketID := gjson.GetBytes(f.Data, "socket_id").String()
+	if socketID == "" {
+		conn.Close()
+		return nil, &ConnError{URL: c.opts.URL, Reason: "pusher:connection_established without a socket_id"}
+	}
+	activity := c.opts.MaxActivity
+	if at := gjson.GetBytes(f.Data, "activity_timeout").Int(); at > 0 {
+		if d := time.Duration(at) * time.Second; d < activity {
+			activity = d
+		}
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	conn.SetReadLimit(64 << 20)
+	s := &session{
+		c:           c,
+		conn:        conn,
+		socketID:    socketID,
+		activity:    activity,
+		frames:      make(chan frame, 1024),
+		authResults: make(chan authResult, len(c.opts.Channels)),
+		keys:        map[string]*[32]byte{},
+		members:     map[string]map[string][]byte{},
+	}
+	s.lastRecv.Store(time.Now().UnixNano())
+	return s, nil
+}
+
+func (c *Client) dialError(err error, resp *http.Response) error {
+	ce := &ConnError{URL: c.opts.URL, Err: err}
+	if resp != nil {
+		ce.Err = nil
+		ce.Reason = fmt.Sprintf("HTTP %d %s on the WebSocket upgrade", resp.StatusCode, http.StatusText(resp.StatusCode))
+		switch {
+		case resp.StatusCode == http.StatusNotFound:
+			ce.Hint = "no WebSocket endpoint at this path: check --host, --port and --key"
+		case resp.StatusCode == http.StatusRequestEntityTooLarge:
+			ce.Hint = "the upgrade request is too large for the server (Reverb allows 10,000 bytes): drop large -H headers"
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			ce.Hint = "the server or a proxy in front of it refused the upgrade"
+		case resp.StatusCode >= 500:
+			ce.Hint = "the server or a proxy in front of it failed: try again, or check the server's logs"
+		default:
+			ce.Hint = "the server did not accept a WebSocket here: check --host, --port and --scheme"
+		}
+		// An HTTP answer is a permanent refusal unless it is a server error.
+		ce.permanent = resp.StatusCode < 500
+		return ce
+	}
+	msg := err.Error()
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		ce.Hint = "nothing accepts connections there: is the server running? check --host, --port and --scheme"
+	case strings.Contains(msg, "no such host"):
+		ce.permanent = true
+		ce.Hint = "the host name does not resolve: check --host (or --cluster)"
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") || strings.Contains(msg, "certificate"):
+		ce.permanent = true
+		ce.Hint = "TLS failed: trust the server's CA with --cacert FILE, or use --scheme http for a plain ws:// server (--insecure skips verification)"
+	case isTimeout(err):
+		ce.Hint = "no answer within the handshake timeout: check the host, port and any firewall"
+	}
+	return ce
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// run subscribes every channel and processes frames until the connection
+// ends or ctx is cancelled.
+func (s *session) run(ctx context.Context) error {
+	c := s.c
+	defer func() {
+		if !s.lost {
+			s.closeNormal()
+		}
+		s.conn.Close()
+	}()
+	c.opts.Log.Info("connection", "connected (socket "+s.socketID+", activity timeout "+s.activity.String()+")")
+	if err := c.opts.Sink.Write(&record.Record{TS: time.Now(), Type: record.TypeConnected, SocketID: s.socketID, Message: c.opts.URL}); err != nil {
+		return err
+	}
+
+	done := make(chan struct{})
+	defer close(done)
+	s.conn.SetPingHandler(func(data string) error {
+		s.lastRecv.Store(time.Now().UnixNano())
+		err := s.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.opts.WriteTimeout))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil
+		}
+		return err
+	})
+	go s.read(done)
+
+	authCtx, cancelAuth := context.WithCancel(ctx)
+	defer cancelAuth()
+	s.awaiting = len(c.opts.Channels)
+	for _, ch := range c.opts.Channels {
+		if err := s.subscribe(authCtx, ch); err != nil {
+			return err
+		}
+	}
+	if s.awaiting == 0 {
+		s.allSubscribed = true
+	}
+
+	idle := time.NewTimer(s.activity)
+	defer idle.Stop()
+	var pingSent int64
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case fr := <-s.frames:
+			if fr.err != nil {
+				s.lost = true
+				return s.readError(ctx, fr.err)
+			}
+			if err := s.handle(fr); err != nil {
+				return err
+			}
+			if len(s.frames) == 0 {
+				if err := c.opts.Sink.Flush(); err != nil {
+					return err
+				}
+			}
+		case ar := <-s.authResults:
+			if err := s.authorized(ar); err != nil {
+				return err
+			}
+		case <-idle.C:
+			last := s.lastRecv.Load()
+			if pingSent != 0 {
+				if last > pingSent {
+					pingSent = 0
+					idle.Reset(s.activity)
+					continue
+				}
+				s.lost = true
+				return s.disconnected(&disconnect{reason: "no pong within " + c.opts.PongTimeout.String() + " of a ping: the connection is dead"})
+			}
+			if since := time.Duration(time.Now().UnixNano() - last); since < s.activity {
+				idle.Reset(s.activity - since)
+				continue
+			}
+			c.opts.Log.Debug("connection", "idle for "+s.activity.String()+": sending pusher:ping")
+			if err := s.write([]byte(`{"event":"pusher:ping","data":{}}`)); err != nil {
+				return &disconnect{err: err}
+			}
+			pingSent = time.Now().UnixNano()
+			idle.Reset(c.opts.PongTimeout)
+		}
+	}
+}
+
+// read is the one reading goroutine.
+func (s *session) read(done <-chan struct{}) {
+	for {
+		mt, data, err := s.conn.ReadMessage()
+		now := time.Now()
+		if err == nil {
+			s.lastRecv.Store(now.UnixNano())
+		}
+		select {
+		case s.frames <- frame{ts: now, data: data, binary: mt == websocket.BinaryMessage, err: err}:
+		case <-done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *session) readError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	d := &disconnect{err: err}
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		d = &disconnect{code: ce.Code, reason: ce.Text}
+		if ce.Code == websocket.CloseAbnormalClosure {
+			d = &disconnect{reason: "connection lost (no close frame)"}
+		}
+	} else if errors.Is(err, net.ErrClosed) {
+		d = &disconnect{reason: "connection closed"}
+	} else {
+		d = &disconnect{reason: "connection lost", err: err}
+	}
+	return s.disconnected(d)
+}
+
+// disconnected reports a lost connection on stderr and as a record.
+func (s *session) disconnected(d *disconnect) error {
+	s.c.opts.Log.Warn("connection", "disconnected: "+d.Error())
+	_ = s.c.opts.Sink.Write(&record.Record{TS: time.Now(), Type: record.TypeDisconnected, SocketID: s.socketID, Code: d.code, Message: d.Error()})
+	return d
+}
+
+func (s *session) closeNormal() {
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+}
+
+func (s *session) write(msg []byte) error {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.c.opts.WriteTimeout))
+	return s.conn.WriteMessage(websocket.TextMessage, msg)
+}
+
+// needsAuth reports whether a channel must be signed.
+func needsAuth(channel string) bool {
+	return strings.HasPrefix(channel, "private-") || strings.HasPrefix(channel, "presence-")
+}
+
+func isEncrypted(channel string) bool { return strings.HasPrefix(channel, "private-encrypted-") }
+
+func isPresence(channel string) bool { return strings.HasPrefix(channel, "presence-") }
+
+// subscribe sends a public subscription at once, or starts authorizing a
+// private or presence one; the result comes back through authResults.
+func (s *session) subscribe(ctx context.Context, channel string) error {
+	if !needsAuth(channel) {
+		return s.sendSubscribe(channel, auth.Result{})
+	}
+	if s.c.opts.Authorizer == nil {
+		return &SubscriptionError{Channel: channel, Message: "no way to authorize it: log in (tmsws login), pass --token, or --app-secret"}
+	}
+	go func() {
+		start := time.Now()
+		res, err := s.c.opts.Authorizer.Authorize(ctx, s.socketID, channel)
+		s.authResults <- authResult{channel: channel, res: res, took: time.Since(start), err: err}
+	}()
+	return nil
+}
+
+func (s *session) authorized(ar authResult) error {
+	log := s.c.opts.Log
+	if ar.err != nil {
+		var ae *auth.Error
+		if errors.As(ar.err, &ae) && ae.Temporary() {
+			log.Warn("auth", ar.err.Error())
+			return ar.err
+		}
+		msg := ar.err.Error()
+		_ = s.c.opts.Sink.Write(&record.Record{TS: time.Now(), Type: record.TypeSubscriptionError, Channel: ar.channel, SocketID: s.socketID, Message: msg})
+		return &SubscriptionError{Channel: ar.channel, Err: ar.err}
+	}
+	log.Info("auth", "authorized "+ar.channel+" ("+ar.took.Round(time.Millisecond).String()+")")
+	if isEncrypted(ar.channel) {
+		key, err := decodeSharedSecret(ar.res.SharedSecret)
+		if err != nil {
+			return &SubscriptionError{Channel: ar.channel, Message: err.Error()}
+		}
+		s.keys[ar.channel] = key
+	}
+	return s.sendSubscribe(ar.channel, ar.res)
+}
+
+func (s *session) sendSubscribe(channel string, a auth.Result) error {
+	b := s.wbuf[:0]
+	b = append(b, `{"event":"pusher:subscribe","data":{"channel":`...)
+	b = record.AppendString(b, channel)
+	if a.Auth != "" {
+		b = append(b, `,"auth":`...)
+		b = record.AppendString(b, a.Auth)
+	}
+	if a.ChannelData != "" {
+		b = append(b, `,"channel_data":`...)
+		b = record.AppendString(b, a.ChannelData)
+	}
+	b = append(b, "}}"...)
+	s.wbuf = b
+	s.c.opts.Log.Debug("channel", "subscribing "+channel)
+	if err := s.write(b); err != nil {
+		return &disconnect{reason: "write failed", err: err}
+	}
+	s.pending = append(s.pending, channel)
+	return nil
+}
+
+// handle processes one frame from the reader.
+func (s *session) handle(fr frame) error {
+	log := s.c.opts.Log
+	sink := s.c.opts.Sink
+	if fr.binary {
+		log.Warn("connection", fmt.Sprintf("ignored a binary frame of %d bytes (Pusher frames are JSON text)", len(fr.data)))
+		return nil
+	}
+	f, err := ParseFrame(fr.data)
+	if err != nil {
+		log.Warn("connection", "ignored a frame: "+err.Error())
+		log.Debug("connection", "frame: "+truncate(fr.data, 200))
+		return sink.Write(&record.Record{TS: fr.ts, Type: record.TypeError, SocketID: s.socketID, Message: err.Error()})
+	}
+	rec := record.Record{TS: fr.ts, Type: record.TypeEvent, Channel: f.Channel, Event: f.Event, Data: f.Data, UserID: f.UserID, SocketID: s.socketID}
+	switch f.Event {
+	case "pusher:ping":
+		rec.Type = record.TypeProtocol
+		if err := s.write([]byte(`{"event":"pusher:pong","data":{}}`)); err != nil {
+			return &disconnect{reason: "write failed", err: err}
+		}
+	case "pusher:error":
+		return s.serverError(&rec)
+	case "pusher:subscription_error":
+		status := int(gjson.GetBytes(f.Data, "status").Int())
+		msg := gjson.GetBytes(f.Data, "error").String()
+		if msg == "" {
+			msg = string(f.Data)
+		}
+		return s.refused(f.Channel, status, msg, &rec)
+	case "pusher_internal:subscription_succeeded":
+		rec.Type = record.TypeSubscribed
+		s.confirmed(f.Channel, f.Data)
+	case "pusher_internal:member_added":
+		rec.Type = record.TypeMemberAdded
+		rec.UserID = idString(gjson.GetBytes(f.Data, "user_id"))
+		info := gjson.GetBytes(f.Data, "user_info")
+		rec.Data = nil
+		if info.Exists() {
+			rec.Data = []byte(info.Raw)
+		}
+		if m := s.members[f.Channel]; m != nil {
+			m[rec.UserID] = rec.Data
+		}
+	case "pusher_internal:member_removed":
+		rec.Type = record.TypeMemberRemoved
+		rec.UserID = idString(gjson.GetBytes(f.Data, "user_id"))
+		rec.Data = nil
+		if m := s.members[f.Channel]; m != nil {
+			rec.Data = m[rec.UserID]
+			delete(m, rec.UserID)
+		}
+	default:
+		if strings.HasPrefix(f.Event, "pusher:") || strings.HasPrefix(f.Event, "pusher_internal:") {
+			rec.Type = record.TypeProtocol
+			break
+		}
+		if key := s.keys[f.Channel]; key != nil {
+			plain, err := decrypt(key, f.Data)
+			if err != nil {
+				msg := "cannot decrypt " + f.Event + " on " + f.Channel + ": " + err.Error()
+				log.Warn("channel", msg+" (hint: the auth endpoint's shared_secret does not match the publisher's encryption master key)")
+				return sink.Write(&record.Record{TS: fr.ts, Type: record.TypeError, Channel: f.Channel, Event: f.Event, SocketID: s.socketID, Message: msg})
+			}
+			rec.Data = plain
+		}
+	}
+	return sink.Write(&rec)
+}
+
+// serverError handles pusher:error after the handshake. While a
+// subscription is pending, a channel-less error with code null (Pusher) or
+// 4009 (Reverb) is that subscription's refusal.
+func (s *session) serverError(rec *record.Record) error {
+	code, msg := errorData(rec.Data)
+	rec.Type, rec.Code, rec.Message = record.TypeError, code, msg
+	if rec.Channel == "" && len(s.pending) > 0 && (code == 0 || code == 4009) {
+		ch := s.pending[0]
+		for _, p := range s.pending {
+			if strings.Contains(msg, p+":") || strings.HasSuffix(msg, p) {
+				ch = p
+				break
+			}
+		}
+		return s.refused(ch, code, msg, rec)
+	}
+	where := ""
+	if rec.Channel != "" {
+		where = " on " + rec.Channel
+	}
+	s.c.opts.Log.Warn("connection", fmt.Sprintf("server error%s: %d %s", where, code, msg))
+	return s.c.opts.Sink.Write(rec)
+}
+
+func (s *session) refused(channel string, code int, msg string, rec *record.Record) error {
+	rec.Type, rec.Channel, rec.Code, rec.Message = record.TypeSubscriptionError, channel, code, msg
+	if err := s.c.opts.Sink.Write(rec); err != nil {
+		return err
+	}
+	return &SubscriptionError{Channel: channel, Code: code, Message: msg}
+}
+
+func (s *session) confirmed(channel string, data []byte) {
+	for i, p := range s.pending {
+		if p == channel {
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			s.awaiting--
+			break
+		}
+	}
+	if s.awaiting <= 0 {
+		s.allSubscribed = true
+	}
+	if !isPresence(channel) {
+		s.c.opts.Log.Info("channel", "subscribed "+channel)
+		return
+	}
+	m := map[string][]byte{}
+	var names []string
+	gjson.GetBytes(data, "presence.hash").ForEach(func(k, v gjson.Result) bool {
+		m[k.String()] = []byte(v.Raw)
+		name := v.Get("name").String()
+		if name == "" {
+			name = "user " + k.String()
+		}
+		names = append(names, name)
+		return true
+	})
+	s.members[channel] = m
+	count := int(gjson.GetBytes(data, "presence.count").Int())
+	if count == 0 {
+		count = len(m)
+	}
+	line := fmt.Sprintf("subscribed %s (%d present", channel, count)
+	if len(names) > 0 {
+		if len(names) > 10 {
+			names = append(names[:10], "…")
+		}
+		line += ": " + strings.Join(names, ", ")
+	}
+	s.c.opts.Log.Info("channel", line+")")
+}
+
+func idString(r gjson.Result) string {
+	if r.Type == gjson.String {
+		return r.Str
+	}
+	return r.Raw
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
+}
