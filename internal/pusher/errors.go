@@ -82,9 +82,9 @@ func (e *SubscriptionError) Hint() string {
 type closeAction int
 
 const (
-	actionBackoff closeAction = iota // reconnect after the policy delay
-	actionRetryNow                   // 4200–4299: reconnect at once
-	actionStop                       // 4000–4099: do not reconnect
+	actionBackoff  closeAction = iota // reconnect after the policy delay
+	actionRetryNow                    // 4200–4299: reconnect at once
+	actionStop                        // 4000–4099: do not reconnect
 )
 
 func actionFor(code int) closeAction {

@@ -34,7 +34,7 @@ type session struct {
 	pending       []string // channels whose subscribe was sent, in order
 	awaiting      int      // channels not yet confirmed
 	allSubscribed bool
-	lost          bool // the connection is gone: no close frame to send
+	lost          bool                         // the connection is gone: no close frame to send
 	keys          map[string]*[32]byte         // private-encrypted- channel → shared secret
 	members       map[string]map[string][]byte // presence channel → user_id → user_info
 	wbuf          []byte
