@@ -1,0 +1,152 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
+)
+
+// The vectors of pusher-protocol.md §7.
+const (
+	vecKey    = "278d425bdf160c739803"
+	vecSecret = "7ad3773142a6692b25b8"
+	vecSocket = "1234.1234"
+)
+
+func TestSignVectors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{
+			name: "private channel (§7.1)",
+			got:  ChannelAuth(vecKey, vecSecret, vecSocket, "private-foobar", ""),
+			want: "278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4",
+		},
+		{
+			name: "private channel via Sign",
+			got:  Sign(vecSecret, "1234.1234:private-foobar"),
+			want: "58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4",
+		},
+		{
+			name: "presence channel (§7.2)",
+			got:  ChannelAuth(vecKey, vecSecret, vecSocket, "presence-foobar", `{"user_id":10,"user_info":{"name":"Mr. Pusher"}}`),
+			want: "278d425bdf160c739803:afaed3695da2ffd16931f457e338e6c9f2921fa133ce7dac49f529792be6304c",
+		},
+		{
+			name: "presence channel via Sign",
+			got:  Sign(vecSecret, `1234.1234:presence-foobar:{"user_id":10,"user_info":{"name":"Mr. Pusher"}}`),
+			want: "afaed3695da2ffd16931f457e338e6c9f2921fa133ce7dac49f529792be6304c",
+		},
+		{
+			name: "user sign-in (§7.4)",
+			got:  UserAuth(vecKey, vecSecret, vecSocket, `{"id":"42"}`),
+			want: "278d425bdf160c739803:23467c4156bacf702560be3fdf30b8bf0b44ca003cfca6223784b7bb763bd209",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, tt.got)
+		})
+	}
+}
+
+func TestVerifyChannelAuth(t *testing.T) {
+	t.Parallel()
+	good := "278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"
+	assert.True(t, VerifyChannelAuth(vecSecret, vecSocket, "private-foobar", "", good))
+	// Like Reverb, the key part is not checked.
+	assert.True(t, VerifyChannelAuth(vecSecret, vecSocket, "private-foobar", "",
+		"otherkey:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"))
+	assert.False(t, VerifyChannelAuth(vecSecret, vecSocket, "private-foobaz", "", good))
+	assert.False(t, VerifyChannelAuth(vecSecret, "1234.1235", "private-foobar", "", good))
+	assert.False(t, VerifyChannelAuth("wrong", vecSocket, "private-foobar", "", good))
+	assert.False(t, VerifyChannelAuth(vecSecret, vecSocket, "private-foobar", "", "no-colon"))
+}
+
+func TestSignerAuthorize(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("private matches the vector", func(t *testing.T) {
+		t.Parallel()
+		s := &Signer{Key: vecKey, Secret: vecSecret}
+		r, err := s.Authorize(ctx, vecSocket, "private-foobar")
+		require.NoError(t, err)
+		assert.Equal(t, Result{Auth: "278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"}, r)
+	})
+
+	t.Run("presence with a given user id", func(t *testing.T) {
+		t.Parallel()
+		s := &Signer{Key: vecKey, Secret: vecSecret, UserID: "10"}
+		r, err := s.Authorize(ctx, vecSocket, "presence-foobar")
+		require.NoError(t, err)
+		assert.Equal(t, `{"user_id":"10","user_info":{"name":"tmsws"}}`, r.ChannelData)
+		assert.Equal(t, ChannelAuth(vecKey, vecSecret, vecSocket, "presence-foobar", r.ChannelData), r.Auth)
+		assert.True(t, VerifyChannelAuth(vecSecret, vecSocket, "presence-foobar", r.ChannelData, r.Auth))
+		assert.Empty(t, r.SharedSecret)
+	})
+
+	t.Run("presence with a generated user id that stays the same", func(t *testing.T) {
+		t.Parallel()
+		s := &Signer{Key: vecKey, Secret: vecSecret}
+		r1, err := s.Authorize(ctx, "1.1", "presence-room")
+		require.NoError(t, err)
+		r2, err := s.Authorize(ctx, "2.2", "presence-room")
+		require.NoError(t, err)
+		id := gjson.Get(r1.ChannelData, "user_id").String()
+		assert.Regexp(t, regexp.MustCompile(`^tmsws-[0-9a-f]{8}$`), id)
+		assert.Equal(t, r1.ChannelData, r2.ChannelData, "reconnects keep the same member")
+		assert.Equal(t, "tmsws", gjson.Get(r1.ChannelData, "user_info.name").String())
+		assert.True(t, VerifyChannelAuth(vecSecret, "2.2", "presence-room", r2.ChannelData, r2.Auth))
+		other := &Signer{Key: vecKey, Secret: vecSecret}
+		assert.NotEqual(t, id, other.PresenceUserID(), "each signer draws its own id")
+	})
+
+	t.Run("encrypted channels are refused with a clear error", func(t *testing.T) {
+		t.Parallel()
+		s := &Signer{Key: vecKey, Secret: vecSecret}
+		_, err := s.Authorize(ctx, vecSocket, "private-encrypted-chat.1")
+		var ae *Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, Config, ae.Kind)
+		assert.Contains(t, err.Error(), "authorize private-encrypted-chat.1: local signing cannot derive the shared secret")
+		assert.Contains(t, ae.Hint, "auth endpoint")
+		assert.False(t, ae.Refused())
+		assert.False(t, ae.Temporary())
+		assert.NotContains(t, err.Error(), vecSecret)
+	})
+
+	t.Run("no secret", func(t *testing.T) {
+		t.Parallel()
+		s := &Signer{Key: vecKey}
+		_, err := s.Authorize(ctx, vecSocket, "private-foobar")
+		var ae *Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, Config, ae.Kind)
+		assert.Contains(t, ae.Hint, "--app-secret")
+	})
+
+	t.Run("canceled context", func(t *testing.T) {
+		t.Parallel()
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := (&Signer{Key: vecKey, Secret: vecSecret}).Authorize(cctx, vecSocket, "private-foobar")
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, context.Canceled))
+	})
+}
+
+func TestAuthorizersImplementInterface(t *testing.T) {
+	t.Parallel()
+	var _ Authorizer = &Endpoint{}
+	var _ Authorizer = &Signer{}
+}

@@ -1,0 +1,465 @@
+// Package config resolves the connection settings of every command: each
+// comes from its flag, else its environment variable, else the selected
+// profile of the config file, else its default. It also keeps the tokens
+// tmsws login stores, in a 0600 credentials file.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Defaults of the CLI contract.
+const (
+	DefaultProfile     = "default"
+	DefaultHost        = "tms.amusoft.uz"
+	DefaultPort        = 443
+	DefaultScheme      = "https"
+	DefaultKey         = "1puo7oyhapqfczgdmt1d"
+	DefaultHTTPTimeout = 10 * time.Second
+	DefaultColor       = "auto"
+	AuthPath           = "/broadcasting/auth"
+)
+
+// Environment variables of the connection settings.
+const (
+	EnvProfile   = "TMSWS_PROFILE"
+	EnvHost      = "TMSWS_HOST"
+	EnvPort      = "TMSWS_PORT"
+	EnvScheme    = "TMSWS_SCHEME"
+	EnvKey       = "TMSWS_KEY"
+	EnvCluster   = "TMSWS_CLUSTER"
+	EnvAPIURL    = "TMSWS_API_URL"
+	EnvAuthURL   = "TMSWS_AUTH_URL"
+	EnvToken     = "TMSWS_TOKEN"
+	EnvAppSecret = "TMSWS_APP_SECRET"
+)
+
+// Token sources as Settings.TokenSource reports them.
+const (
+	TokenFromFlag = "flag"
+	TokenFromEnv  = "env " + EnvToken
+)
+
+// Flags holds the raw persistent flag values of the root command.
+type Flags struct {
+	Profile, Host                                           string
+	Port                                                    int
+	Scheme, Key, Cluster, APIURL, AuthURL, Token, AppSecret string
+	Headers                                                 []string
+	Insecure                                                bool
+	CACert                                                  string
+	HTTPTimeout                                             time.Duration
+	Color                                                   string
+	Verbose                                                 bool
+
+	// AllowNewProfile lets Resolve accept a --profile that neither the config
+	// file nor the credentials file knows yet (tmsws login creates it). It is
+	// set by the command, not by a flag.
+	AllowNewProfile bool
+}
+
+// AddFlags registers the connection flags of the CLI contract on fs (the
+// root command's persistent flags).
+func AddFlags(fs *pflag.FlagSet) *Flags {
+	f := &Flags{}
+	fs.StringVar(&f.Profile, "profile", DefaultProfile, "which profile of the config file to use (env "+EnvProfile+")")
+	fs.StringVar(&f.Host, "host", DefaultHost, "WebSocket host (env "+EnvHost+")")
+	fs.IntVar(&f.Port, "port", DefaultPort, "WebSocket port (env "+EnvPort+")")
+	fs.StringVar(&f.Scheme, "scheme", DefaultScheme, "https connects with wss, http with ws (env "+EnvScheme+")")
+	fs.StringVar(&f.Key, "key", DefaultKey, "the app key, as in /app/{key} (env "+EnvKey+")")
+	fs.StringVar(&f.Cluster, "cluster", "", "Pusher Channels cluster: host becomes ws-NAME.pusher.com (env "+EnvCluster+")")
+	fs.StringVar(&f.APIURL, "api-url", "", "base URL of the Laravel app for login and auth (env "+EnvAPIURL+"; default {scheme}://{host})")
+	fs.StringVar(&f.AuthURL, "auth-url", "", "channel authorization endpoint (env "+EnvAuthURL+"; default {api-url}"+AuthPath+")")
+	fs.StringVar(&f.Token, "token", "", "bearer token for the API (env "+EnvToken+"; default the stored login)")
+	fs.StringVar(&f.AppSecret, "app-secret", "", "sign channel auth locally with the app secret instead of calling the auth endpoint (env "+EnvAppSecret+")")
+	fs.StringArrayVarP(&f.Headers, "header", "H", nil, "extra header 'Name: value' on API requests (repeatable)")
+	fs.BoolVar(&f.Insecure, "insecure", false, "skip TLS certificate verification")
+	fs.StringVar(&f.CACert, "cacert", "", "trust the CA certificates in this PEM `file` instead of the system roots")
+	fs.DurationVar(&f.HTTPTimeout, "http-timeout", DefaultHTTPTimeout, "limit for each login, auth and HTTP API request")
+	fs.StringVar(&f.Color, "color", DefaultColor, "colour: auto, always or never (NO_COLOR and CLICOLOR_FORCE apply to auto)")
+	fs.BoolVarP(&f.Verbose, "verbose", "v", false, "debug log lines on stderr (never a token or a signature)")
+	return f
+}
+
+// Settings are the resolved connection settings.
+type Settings struct {
+	Profile, Host                                string
+	Port                                         int
+	Scheme, Key, Cluster, APIURL, AuthURL, Token string
+	// TokenSource says where Token came from: "flag", "env TMSWS_TOKEN",
+	// "credentials file (profile X)", or "" when there is no token.
+	TokenSource string
+	AppSecret   string
+	Header      http.Header
+	Insecure    bool
+	CACert      string
+	HTTPTimeout time.Duration
+	Color       string
+	Verbose     bool
+	ConfigDir   string
+
+	// Warnings for the caller to print on stderr, such as a credentials
+	// file readable by others.
+	Warnings []string
+}
+
+// profileKeys are the keys a profile of the config file may set.
+var profileKeys = []string{"host", "port", "scheme", "key", "cluster", "api-url", "auth-url", "app-secret",
+	"header", "insecure", "cacert", "http-timeout", "color"}
+
+type rank int
+
+const (
+	fromDefault rank = iota
+	fromProfile
+	fromEnv
+	fromFlag
+)
+
+// value is one setting's raw text and where it came from.
+type value struct {
+	s    string
+	from rank
+	desc string // "--port 70000", "TMSWS_PORT=abc", "/x/config:3: port = abc"
+}
+
+func (v value) fail(problem string, args ...any) *UsageError {
+	return usagef("%s: %s", v.desc, fmt.Sprintf(problem, args...))
+}
+
+type resolver struct {
+	fs      *pflag.FlagSet
+	env     func(string) string
+	profile *iniSection
+	path    string
+}
+
+func (r *resolver) changed(flag string) bool {
+	return r.fs != nil && r.fs.Changed(flag)
+}
+
+// get resolves a single-valued setting; flagVal is the flag's text.
+func (r *resolver) get(flag, flagVal, envName, def string) value {
+	if r.changed(flag) {
+		return value{s: flagVal, from: fromFlag, desc: "--" + flag + " " + quoteIfNeeded(flagVal)}
+	}
+	if envName != "" {
+		if s := r.env(envName); s != "" {
+			return value{s: s, from: fromEnv, desc: envName + "=" + quoteIfNeeded(s)}
+		}
+	}
+	if e, ok := r.profile.last(flag); ok {
+		return value{s: e.value, from: fromProfile, desc: fmt.Sprintf("%s:%d: %s = %s", r.path, e.line, flag, e.value)}
+	}
+	return value{s: def, from: fromDefault, desc: "the default " + flag + " " + def}
+}
+
+func quoteIfNeeded(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\"'") {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// Resolve applies the precedence flag > env > profile > default and
+// validates the result. env looks up environment variables (os.Getenv in
+// production). Bad values are *UsageError naming their source.
+func (f *Flags) Resolve(fs *pflag.FlagSet, env func(string) string) (*Settings, error) {
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	r := &resolver{fs: fs, env: env}
+	s := &Settings{Header: http.Header{}}
+
+	// Profile first: it decides which section the rest reads.
+	prof := r.get("profile", f.Profile, EnvProfile, DefaultProfile)
+	s.Profile = strings.TrimSpace(prof.s)
+	if !validProfileName(s.Profile) {
+		return nil, prof.fail("not a valid profile name: use letters, digits, '.', '_' and '-'")
+	}
+	dir, dirErr := Dir(env)
+	s.ConfigDir = dir
+	if dirErr == nil {
+		cfg, err := readINI(filepath.Join(dir, ConfigFileName))
+		if err != nil {
+			return nil, err
+		}
+		r.path = cfg.path
+		r.profile = cfg.section(s.Profile)
+		if r.profile == nil && s.Profile != DefaultProfile && !f.AllowNewProfile {
+			creds, err := readINI(credentialsPath(dir))
+			if err != nil {
+				return nil, err
+			}
+			if creds.section(s.Profile) == nil {
+				return nil, unknownProfile(prof, cfg, creds)
+			}
+		}
+		if err := checkProfileKeys(r.path, r.profile); err != nil {
+			return nil, err
+		}
+	} else if s.Profile != DefaultProfile && !f.AllowNewProfile {
+		return nil, prof.fail("%v", dirErr)
+	}
+
+	if err := resolveServer(r, f, s); err != nil {
+		return nil, err
+	}
+	if err := resolveHTTP(r, f, s); err != nil {
+		return nil, err
+	}
+
+	// Token: flag, then TMSWS_TOKEN, then the stored login.
+	switch {
+	case r.changed("token"):
+		s.Token, s.TokenSource = strings.TrimSpace(f.Token), TokenFromFlag
+	case env(EnvToken) != "":
+		s.Token, s.TokenSource = strings.TrimSpace(env(EnvToken)), TokenFromEnv
+	case dirErr == nil:
+		c, ok, err := LoadCredential(dir, s.Profile)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.Token, s.TokenSource = c.Token, "credentials file (profile "+s.Profile+")"
+			if w := CredentialsWarning(dir); w != "" {
+				s.Warnings = append(s.Warnings, w)
+			}
+		}
+	}
+	if s.Token == "" {
+		s.TokenSource = ""
+	}
+
+	s.AppSecret = strings.TrimSpace(r.get("app-secret", f.AppSecret, EnvAppSecret, "").s)
+	s.Verbose = f.Verbose
+	return s, nil
+}
+
+func unknownProfile(prof value, cfg, creds *iniFile) error {
+	seen := map[string]bool{}
+	var known []string
+	for _, n := range append(cfg.names(), creds.names()...) {
+		if !seen[n] {
+			seen[n] = true
+			known = append(known, n)
+		}
+	}
+	sort.Strings(known)
+	if len(known) == 0 {
+		return prof.fail("no such profile: %s has none yet; add a [%s] section to it", cfg.path, prof.s)
+	}
+	return prof.fail("no such profile in %s: known profiles are %s", cfg.path, strings.Join(known, ", "))
+}
+
+func checkProfileKeys(path string, s *iniSection) error {
+	if s == nil {
+		return nil
+	}
+	for _, e := range s.entries {
+		if e.key == "token" {
+			return usagef("%s:%d: a token does not belong in the config file: run tmsws login --profile %s (it stores the token in the 0600 credentials file) or use %s",
+				path, e.line, s.name, EnvToken)
+		}
+		ok := false
+		for _, k := range profileKeys {
+			if e.key == k {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return usagef("%s:%d: unknown key %q: profiles take %s", path, e.line, e.key, strings.Join(profileKeys, ", "))
+		}
+	}
+	return nil
+}
+
+var (
+	clusterRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	hostRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+)
+
+func resolveServer(r *resolver, f *Flags, s *Settings) error {
+	cluster := r.get("cluster", f.Cluster, EnvCluster, "")
+	s.Cluster = strings.ToLower(strings.TrimSpace(cluster.s))
+	if s.Cluster != "" && !clusterRE.MatchString(s.Cluster) {
+		return cluster.fail("not a cluster name: use one like eu, mt1 or ap2")
+	}
+
+	host := r.get("host", f.Host, EnvHost, DefaultHost)
+	port := r.get("port", strconv.Itoa(f.Port), EnvPort, strconv.Itoa(DefaultPort))
+	scheme := r.get("scheme", f.Scheme, EnvScheme, DefaultScheme)
+	// --cluster decides host, port and scheme unless they come from a source
+	// at least as strong as the cluster's own.
+	if s.Cluster != "" {
+		if cluster.from > host.from {
+			host = value{s: "ws-" + s.Cluster + ".pusher.com", from: cluster.from, desc: cluster.desc}
+		}
+		if cluster.from > port.from {
+			port = value{s: "443", from: cluster.from, desc: cluster.desc}
+		}
+		if cluster.from > scheme.from {
+			scheme = value{s: "https", from: cluster.from, desc: cluster.desc}
+		}
+	}
+
+	h := strings.TrimSpace(host.s)
+	if strings.Contains(h, "://") {
+		u, err := url.Parse(h)
+		hint := "use only the host name"
+		if err == nil && u.Hostname() != "" {
+			hint = "use --host " + u.Hostname()
+		}
+		return host.fail("a host name, not a URL, is needed: %s", hint)
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	if h == "" || (!hostRE.MatchString(h) && !isIPv6(h)) {
+		return host.fail("not a host name: use a name like tms.example.com or an IP address")
+	}
+	s.Host = h
+
+	p, err := strconv.Atoi(strings.TrimSpace(port.s))
+	if err != nil || p < 1 || p > 65535 {
+		return port.fail("not a port number: use 1 to 65535")
+	}
+	s.Port = p
+
+	s.Scheme = strings.ToLower(strings.TrimSpace(scheme.s))
+	if s.Scheme != "https" && s.Scheme != "http" {
+		return scheme.fail("not a scheme: use https (wss) or http (ws)")
+	}
+
+	key := r.get("key", f.Key, EnvKey, DefaultKey)
+	s.Key = strings.TrimSpace(key.s)
+	if s.Key == "" || strings.ContainsAny(s.Key, "/?# \t") {
+		return key.fail("not an app key: use the key of the app (REVERB_APP_KEY or PUSHER_APP_KEY)")
+	}
+	return nil
+}
+
+func isIPv6(h string) bool {
+	return strings.Contains(h, ":") && !strings.ContainsAny(h, "/ ")
+}
+
+func resolveHTTP(r *resolver, f *Flags, s *Settings) error {
+	apiDefault := s.Scheme + "://" + hostPort(s.Host, "")
+	api := r.get("api-url", f.APIURL, EnvAPIURL, apiDefault)
+	u, err := checkURL(api)
+	if err != nil {
+		return err
+	}
+	s.APIURL = strings.TrimRight(u, "/")
+
+	auth := r.get("auth-url", f.AuthURL, EnvAuthURL, s.APIURL+AuthPath)
+	if s.AuthURL, err = checkURL(auth); err != nil {
+		return err
+	}
+
+	// Headers: the profile's, then -H; a -H header replaces the profile's
+	// header of the same name.
+	for _, e := range r.profile.all("header") {
+		v := value{s: e.value, from: fromProfile, desc: fmt.Sprintf("%s:%d: header = %s", r.path, e.line, e.value)}
+		if err := addHeader(s.Header, v); err != nil {
+			return err
+		}
+	}
+	if r.changed("header") {
+		fromFlags := http.Header{}
+		for _, hv := range f.Headers {
+			if err := addHeader(fromFlags, value{s: hv, from: fromFlag, desc: "-H " + strconv.Quote(hv)}); err != nil {
+				return err
+			}
+		}
+		for k, vs := range fromFlags {
+			s.Header[k] = vs
+		}
+	}
+
+	insecure := r.get("insecure", strconv.FormatBool(f.Insecure), "", "false")
+	if s.Insecure, err = parseBool(insecure.s); err != nil {
+		return insecure.fail("not a boolean: use true or false")
+	}
+
+	ca := r.get("cacert", f.CACert, "", "")
+	if strings.TrimSpace(ca.s) != "" {
+		p := expandHome(strings.TrimSpace(ca.s), r.env)
+		if _, err := loadCertPool(p); err != nil {
+			return ca.fail("%v", err)
+		}
+		s.CACert = p
+	}
+
+	to := r.get("http-timeout", f.HTTPTimeout.String(), "", DefaultHTTPTimeout.String())
+	d, err := time.ParseDuration(strings.TrimSpace(to.s))
+	if err != nil || d <= 0 {
+		return to.fail("not a positive duration: use a value like 10s or 1m")
+	}
+	s.HTTPTimeout = d
+
+	color := r.get("color", f.Color, "", DefaultColor)
+	s.Color = strings.ToLower(strings.TrimSpace(color.s))
+	switch s.Color {
+	case "auto", "always", "never":
+	default:
+		return color.fail("not a colour mode: use auto, always or never")
+	}
+	return nil
+}
+
+func checkURL(v value) (string, error) {
+	raw := strings.TrimSpace(v.s)
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", v.fail("not an http(s) URL: use one like https://tms.example.com")
+	}
+	return raw, nil
+}
+
+var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+func addHeader(h http.Header, v value) error {
+	name, val, ok := strings.Cut(v.s, ":")
+	name = strings.TrimSpace(name)
+	if !ok || !headerNameRE.MatchString(name) {
+		return v.fail("not a header: use 'Name: value'")
+	}
+	val = strings.TrimSpace(val)
+	if strings.ContainsAny(val, "\r\n") {
+		return v.fail("a header value cannot hold a line break")
+	}
+	h.Add(name, val)
+	return nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0", "":
+		return false, nil
+	}
+	return false, errors.New("not a boolean")
+}
+
+func expandHome(p string, env func(string) string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if h := env("HOME"); h != "" {
+			return filepath.Join(h, p[1:])
+		}
+	}
+	return p
+}
