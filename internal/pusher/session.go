@@ -425,7 +425,7 @@ func (s *session) handle(fr frame) error {
 		rec.Type = record.TypeSubscribed
 		s.confirmed(f.Channel, f.Data)
 	case "pusher_internal:member_added":
-		rec.Type = record.TypeMemberAdded
+		rec.Type, rec.Event = record.TypeMemberAdded, ""
 		rec.UserID = idString(gjson.GetBytes(f.Data, "user_id"))
 		info := gjson.GetBytes(f.Data, "user_info")
 		rec.Data = nil
@@ -436,7 +436,7 @@ func (s *session) handle(fr frame) error {
 			m[rec.UserID] = rec.Data
 		}
 	case "pusher_internal:member_removed":
-		rec.Type = record.TypeMemberRemoved
+		rec.Type, rec.Event = record.TypeMemberRemoved, ""
 		rec.UserID = idString(gjson.GetBytes(f.Data, "user_id"))
 		rec.Data = nil
 		if m := s.members[f.Channel]; m != nil {

@@ -1,0 +1,226 @@
+// Package app builds the root command, runs it under a signal-aware
+// context, and turns every error into the exit codes of the CLI contract.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/fatih/color"
+	"github.com/spf13/cobra"
+
+	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/cmd/listen"
+	"github.com/amusoft/tmsws/internal/cmd/login"
+	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/pusher"
+)
+
+// Version is set at build time with -ldflags "-X github.com/amusoft/tmsws/internal/app.Version=v1.2.3".
+var Version = "dev"
+
+// Exit codes of the CLI contract.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitAuth        = 3
+	ExitConnection  = 4
+	ExitTimeout     = 5
+	ExitInterrupted = 130
+	ExitTerminated  = 143
+)
+
+// Main runs tmsws with the process's arguments and streams and returns the
+// exit code.
+func Main() int {
+	io := iostreams.System()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var got atomic.Value
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		got.Store(s)
+		cancel()
+		// A second signal means "now": the first one is already flushing.
+		if s, ok := <-sigs; ok {
+			os.Exit(signalCode(s))
+		}
+	}()
+
+	code := Run(ctx, io, os.Args[1:])
+	if s, ok := got.Load().(os.Signal); ok {
+		return signalCode(s)
+	}
+	return code
+}
+
+func signalCode(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return ExitTerminated
+	}
+	return ExitInterrupted
+}
+
+// Run executes one command line and returns its exit code; errors are
+// printed on io.ErrOut with their hint.
+func Run(ctx context.Context, io *iostreams.IO, args []string) int {
+	f := &cmdutil.Factory{IO: io, Version: Version}
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	code := ExitCode(err)
+	printError(io.ErrOut, io.ColorEnabled(f.Flags.Color, io.ErrTTY), err, code)
+	return code
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tmsws",
+		Short: "Listen to a Pusher-protocol WebSocket server (Laravel Reverb, Pusher, Soketi) like a real app",
+		Long: `tmsws logs in to the Laravel API, authorizes private and presence channels through
+/broadcasting/auth, keeps the connection alive through reconnects, and streams
+colour-coded events to a terminal or JSON lines to jq, grep and files.`,
+		Example: `  tmsws login --user alice@example.com
+  tmsws listen -c private-chat.42
+  tmsws listen -c private-chat.42 --json | jq .data.message.content`,
+		Version:       f.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetVersionTemplate("tmsws {{.Version}}\n")
+	f.Flags = config.AddFlags(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Msg: err.Error(), Hint: "see '" + c.CommandPath() + " --help'"}
+	})
+	root.AddCommand(login.NewCmdLogin(f, nil))
+	root.AddCommand(login.NewCmdLogout(f, nil))
+	root.AddCommand(listen.NewCmdListen(f, nil))
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprintf(f.IO.Out, "tmsws %s\n", f.Version)
+			return nil
+		},
+	})
+	return root
+}
+
+// ExitCode is the one map from errors to the contract's exit codes.
+func ExitCode(err error) int {
+	var (
+		ue  *cmdutil.UsageError
+		cue *config.UsageError
+		fue *filter.UsageError
+		te  *cmdutil.TimeoutError
+		ce  *pusher.ConnError
+		se  *pusher.SubscriptionError
+		ae  *auth.Error
+		nl  *login.NotLoggedInError
+	)
+	switch {
+	case errors.As(err, &nl):
+		return ExitAuth
+	case errors.As(err, &ue), errors.As(err, &cue), errors.As(err, &fue), isCobraUsage(err):
+		return ExitUsage
+	case errors.As(err, &te):
+		return ExitTimeout
+	case errors.As(err, &ce):
+		return ExitConnection
+	case errors.As(err, &se):
+		return ExitAuth
+	case errors.As(err, &ae):
+		if ae.Temporary() {
+			return ExitConnection
+		}
+		if ae.Refused() {
+			return ExitAuth
+		}
+		return ExitError
+	}
+	return ExitError
+}
+
+// isCobraUsage catches the usage errors cobra makes itself.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument", "flag needs an argument"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hint finds the advice attached to an error, if any.
+func hint(err error) string {
+	var (
+		ue *cmdutil.UsageError
+		ce *pusher.ConnError
+		se *pusher.SubscriptionError
+		ae *auth.Error
+		nl *login.NotLoggedInError
+	)
+	switch {
+	case errors.As(err, &nl):
+		return "run tmsws login (or pass --token / TMSWS_TOKEN)"
+	case errors.As(err, &ae) && ae.Hint != "":
+		return ae.Hint
+	case errors.As(err, &se) && se.Hint() != "":
+		return se.Hint()
+	case errors.As(err, &ce) && ce.Hint != "":
+		return ce.Hint
+	case errors.As(err, &ue) && ue.Hint != "":
+		return ue.Hint
+	}
+	if isCobraUsage(err) {
+		return "see 'tmsws --help'"
+	}
+	return ""
+}
+
+func printError(w io.Writer, colored bool, err error, code int) {
+	red := color.New(color.FgRed, color.Bold)
+	yellow := color.New(color.FgYellow)
+	if colored {
+		red.EnableColor()
+		yellow.EnableColor()
+	} else {
+		red.DisableColor()
+		yellow.DisableColor()
+	}
+	fmt.Fprintf(w, "%s %s\n", red.Sprint("error:"), err.Error())
+	if h := hint(err); h != "" {
+		fmt.Fprintf(w, "%s %s\n", yellow.Sprint("hint:"), h)
+	}
+	_ = code
+}

@@ -1,0 +1,306 @@
+// Package listen implements `tmsws listen`: subscribe to channels and
+// stream their events until stopped.
+package listen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/pusher"
+	"github.com/amusoft/tmsws/internal/record"
+	"github.com/amusoft/tmsws/internal/render"
+)
+
+// Options are the parsed flags of `tmsws listen`.
+type Options struct {
+	IO       *iostreams.IO
+	Settings *config.Settings
+	Version  string
+
+	Channels     []string
+	Events       []string
+	Wheres       []string
+	JSON         bool
+	Pretty       bool
+	Output       string
+	Count        int
+	Duration     time.Duration
+	ShowProtocol bool
+
+	ReconnectAttempts int
+	ReconnectDelay    time.Duration
+
+	// Tuning for tests; zero means the protocol defaults.
+	PongTimeout time.Duration
+	MaxActivity time.Duration
+}
+
+// NewCmdListen builds `tmsws listen`. runF replaces the behaviour in flag
+// tests.
+func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Version: f.Version}
+	cmd := &cobra.Command{
+		Use:   "listen -c CHANNEL [-c CHANNEL...]",
+		Short: "Subscribe to channels and stream their events until stopped",
+		Long: `Subscribe to one or more channels and stream their events until stopped.
+
+Channels whose name starts with private- or presence- are authorized through
+the app's /broadcasting/auth with the stored token (or signed locally with
+--app-secret); private-encrypted- channels are decrypted. On a terminal the
+events are colour-coded lines; otherwise (or with --json) one JSON record per
+line. Status lines go to stderr, so stdout is always clean for jq.`,
+		Example: `  tmsws listen -c private-chat.42
+  tmsws listen -c private-chat.42 -c presence-chat.42 -e MessageSent -e UserIsTyping
+  tmsws listen -c private-chat.42 --json | jq .data.message.content
+  tmsws listen -c private-chat.42 --where data.message.user_id=8 -o session.jsonl
+  tmsws listen -c chat --host 127.0.0.1 --port 6001 --scheme http --key app-key --app-secret app-secret`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]), Hint: "channels go with -c: tmsws listen -c " + args[0]}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			s, err := f.Settings(c)
+			if err != nil {
+				return err
+			}
+			opts.Settings = s
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runListen(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&opts.Channels, "channel", "c", nil, "channel to subscribe to (repeatable); the prefix decides the kind: private-, presence-, private-encrypted-, else public")
+	fl.StringArrayVarP(&opts.Events, "event", "e", nil, "keep events whose name matches the glob, full (App\\Events\\MessageSent) or short (MessageSent); repeatable")
+	fl.StringArrayVar(&opts.Wheres, "where", nil, "keep events where a condition holds: PATH[=|!=|>|>=|<|<=|~]VALUE, e.g. data.message.user_id=42; repeatable")
+	fl.BoolVar(&opts.JSON, "json", false, "one JSON record per line (the default when stdout is not a terminal)")
+	fl.BoolVar(&opts.Pretty, "pretty", false, "colour-coded lines (the default on a terminal)")
+	fl.StringVarP(&opts.Output, "output", "o", "", "also append the JSON records to `FILE`")
+	fl.IntVar(&opts.Count, "count", 0, "exit 0 after N matching events")
+	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (exit 0), e.g. 30s, 5m")
+	fl.BoolVar(&opts.ShowProtocol, "show-protocol", false, "also show pusher:* and connection records")
+	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", 5, "reconnects in a row that may fail before giving up; 0 retries forever")
+	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", 3*time.Second, "first delay before reconnecting; it grows with jitter on repeated failures")
+	return cmd
+}
+
+var channelName = regexp.MustCompile(`^#?[-a-zA-Z0-9_=@,.;]+$`)
+
+func (o *Options) validate() error {
+	if len(o.Channels) == 0 {
+		return &cmdutil.UsageError{Msg: "no channel given", Hint: "pass -c/--channel NAME, e.g. tmsws listen -c private-chat.42"}
+	}
+	seen := map[string]bool{}
+	for _, ch := range o.Channels {
+		if !channelName.MatchString(ch) || len(ch) > 200 {
+			return &cmdutil.UsageError{Msg: fmt.Sprintf("invalid channel name %q", ch), Hint: "channel names use letters, digits and _ - = @ , . ; (at most 200 characters)"}
+		}
+		if seen[ch] {
+			return cmdutil.Usagef("channel %q given twice", ch)
+		}
+		seen[ch] = true
+	}
+	if o.JSON && o.Pretty {
+		return cmdutil.Usagef("--json and --pretty exclude each other")
+	}
+	if o.Count < 0 {
+		return cmdutil.Usagef("--count must be 0 or more, got %d", o.Count)
+	}
+	if o.Duration < 0 {
+		return cmdutil.Usagef("--duration must be positive, got %s", o.Duration)
+	}
+	if o.ReconnectAttempts < 0 {
+		return cmdutil.Usagef("--reconnect-attempts must be 0 (forever) or more, got %d", o.ReconnectAttempts)
+	}
+	if o.ReconnectDelay < 0 {
+		return cmdutil.Usagef("--reconnect-delay must be positive, got %s", o.ReconnectDelay)
+	}
+	return nil
+}
+
+func runListen(ctx context.Context, opts *Options) error {
+	s := opts.Settings
+	flt, err := filter.Compile(opts.Events, opts.Wheres)
+	if err != nil {
+		return err
+	}
+	log := cmdutil.NewStatusLog(opts.IO.ErrOut, opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY), s.Verbose)
+	if s.Insecure {
+		log.Warn("connection", "--insecure: TLS certificates are not verified")
+	}
+
+	authorizer, err := newAuthorizer(opts, log)
+	if err != nil {
+		return err
+	}
+	tlsConf, err := s.TLSConfig()
+	if err != nil {
+		return err
+	}
+
+	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count}
+	stdout := bufio.NewWriterSize(opts.IO.Out, 64<<10)
+	if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
+		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local})
+	} else {
+		sink.out = &jsonOut{w: record.NewWriter(stdout), buf: stdout}
+	}
+	if opts.Output != "" {
+		f, err := os.OpenFile(opts.Output, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("open --output file: %w", err)
+		}
+		defer f.Close()
+		sink.file = record.NewWriter(f)
+	}
+
+	runCtx := ctx
+	if opts.Duration > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, opts.Duration)
+		defer cancel()
+	}
+
+	header := s.Header.Clone()
+	header.Set("User-Agent", "tmsws/"+opts.Version)
+	client := pusher.New(pusher.Options{
+		URL:               s.WebSocketURL(opts.Version),
+		Header:            header,
+		TLSConfig:         tlsConf,
+		Channels:          opts.Channels,
+		Authorizer:        authorizer,
+		ReconnectAttempts: opts.ReconnectAttempts,
+		ReconnectDelay:    opts.ReconnectDelay,
+		PongTimeout:       opts.PongTimeout,
+		MaxActivity:       opts.MaxActivity,
+		Sink:              sink,
+		Log:               log,
+	})
+	err = client.Run(runCtx)
+	if ferr := sink.Flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case runCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
+		log.Info("connection", "stopped after "+opts.Duration.String())
+		return nil
+	}
+	return err
+}
+
+// newAuthorizer picks local signing with --app-secret, else the auth
+// endpoint with the token; nil when every channel is public.
+func newAuthorizer(opts *Options, log *cmdutil.StatusLog) (pusher.Authorizer, error) {
+	s := opts.Settings
+	need := false
+	for _, ch := range opts.Channels {
+		if strings.HasPrefix(ch, "private-") || strings.HasPrefix(ch, "presence-") {
+			need = true
+		}
+	}
+	if !need {
+		return nil, nil
+	}
+	if s.AppSecret != "" {
+		log.Debug("auth", "signing channels locally with --app-secret")
+		return &auth.Signer{Key: s.Key, Secret: s.AppSecret}, nil
+	}
+	client, err := s.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	if s.Token == "" {
+		log.Warn("auth", "no token: authorizing without one (run tmsws login, or pass --token / TMSWS_TOKEN)")
+	} else {
+		log.Debug("auth", "token "+config.Mask(s.Token)+" from "+s.TokenSource)
+	}
+	return &auth.Endpoint{HTTP: client, URL: s.AuthURL, Token: s.Token, Header: s.Header}, nil
+}
+
+// output is where records are shown on stdout: JSON lines or pretty lines.
+type output interface {
+	Write(r *record.Record) error
+	Flush() error
+}
+
+type jsonOut struct {
+	w   *record.Writer
+	buf *bufio.Writer
+}
+
+func (j *jsonOut) Write(r *record.Record) error { return j.w.Write(r) }
+
+func (j *jsonOut) Flush() error {
+	if err := j.w.Flush(); err != nil {
+		return err
+	}
+	return j.buf.Flush()
+}
+
+var errCountReached = pusher.ErrStop
+
+// sink filters records and writes them to stdout and the --output file.
+type sink struct {
+	filter       *filter.Filter
+	showProtocol bool
+	out          output
+	file         *record.Writer
+	count, max   int
+}
+
+func (s *sink) Write(r *record.Record) error {
+	if !s.showProtocol && !r.IsDefault() {
+		return nil
+	}
+	if !s.filter.Match(r) {
+		return nil
+	}
+	if err := s.out.Write(r); err != nil {
+		return err
+	}
+	if s.file != nil {
+		if err := s.file.Write(r); err != nil {
+			return fmt.Errorf("write --output file: %w", err)
+		}
+	}
+	if r.Type == record.TypeEvent {
+		s.count++
+		if s.max > 0 && s.count >= s.max {
+			return errCountReached
+		}
+	}
+	return nil
+}
+
+func (s *sink) Flush() error {
+	err := s.out.Flush()
+	if s.file != nil {
+		if ferr := s.file.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("write --output file: %w", ferr)
+		}
+	}
+	return err
+}

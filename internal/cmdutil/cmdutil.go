@@ -1,0 +1,115 @@
+// Package cmdutil holds what every command shares: the Factory of
+// dependencies, the usage error, and the stderr status logger.
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/fatih/color"
+	"github.com/spf13/cobra"
+
+	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/iostreams"
+)
+
+// Factory carries the dependencies commands are built with.
+type Factory struct {
+	IO      *iostreams.IO
+	Version string
+	Flags   *config.Flags // the root's persistent connection flags
+}
+
+// Settings resolves the connection settings for a running command:
+// flags, then environment, then profile, then defaults.
+func (f *Factory) Settings(cmd *cobra.Command) (*config.Settings, error) {
+	s, err := f.Flags.Resolve(cmd.Flags(), f.IO.Env)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", w)
+	}
+	return s, nil
+}
+
+// UsageError is bad usage: exit code 2.
+type UsageError struct {
+	Msg  string
+	Hint string
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef returns a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// TimeoutError is an expected event or confirmation that did not come in
+// time: exit code 5.
+type TimeoutError struct{ Msg string }
+
+func (e *TimeoutError) Error() string { return e.Msg }
+
+// IsUsage reports whether err is any package's usage error.
+func IsUsage(err error) bool {
+	var u *UsageError
+	var cu *config.UsageError
+	return errors.As(err, &u) || errors.As(err, &cu)
+}
+
+// StatusLog writes the tagged status lines on stderr: `[connection] ...`,
+// `[auth] ...`, `[channel] ...`; debug lines only when Verbose.
+type StatusLog struct {
+	mu      sync.Mutex
+	w       io.Writer
+	verbose bool
+	now     func() time.Time
+	dim     *color.Color
+	tag     *color.Color
+	warn    *color.Color
+	debug   *color.Color
+	plain   *color.Color
+}
+
+// NewStatusLog returns a StatusLog over w (stderr).
+func NewStatusLog(w io.Writer, colored, verbose bool) *StatusLog {
+	mk := func(attrs ...color.Attribute) *color.Color {
+		c := color.New(attrs...)
+		if colored {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return c
+	}
+	l := &StatusLog{
+		w: w, verbose: verbose, now: time.Now,
+		dim: mk(color.Faint), tag: mk(color.FgCyan), warn: mk(color.FgYellow), debug: mk(color.Faint), plain: color.New(),
+	}
+	l.plain.DisableColor()
+	return l
+}
+
+func (l *StatusLog) line(c *color.Color, tag, msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "%s %s %s\n", l.dim.Sprint(l.now().Format("15:04:05")), l.tag.Sprint("["+tag+"]"), c.Sprint(msg))
+}
+
+// Info is a normal status line.
+func (l *StatusLog) Info(tag, msg string) { l.line(l.plain, tag, msg) }
+
+// Warn is a status line about something going wrong.
+func (l *StatusLog) Warn(tag, msg string) { l.line(l.warn, tag, msg) }
+
+// Debug is shown with -v only.
+func (l *StatusLog) Debug(tag, msg string) {
+	if l.verbose {
+		l.line(l.debug, tag, msg)
+	}
+}
