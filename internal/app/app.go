@@ -156,16 +156,16 @@ func ExitCode(err error) int {
 		return ExitTimeout
 	case errors.As(err, &ce):
 		return ExitConnection
-	case errors.As(err, &se):
-		return ExitAuth
 	case errors.As(err, &ae):
-		if ae.Temporary() {
+		switch {
+		case ae.Refused():
+			return ExitAuth
+		case ae.Kind == auth.Network || ae.Kind == auth.Timeout || ae.Kind == auth.TLS:
 			return ExitConnection
 		}
-		if ae.Refused() {
-			return ExitAuth
-		}
 		return ExitError
+	case errors.As(err, &se):
+		return ExitAuth
 	}
 	return ExitError
 }

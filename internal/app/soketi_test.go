@@ -66,9 +66,11 @@ func TestSoketiLoginThenListenOnPrivateAndPresence(t *testing.T) {
 
 	priv := soketitest.UniqueChannel(t, "private-chat")
 	pres := soketitest.UniqueChannel(t, "presence-chat")
+	pub := soketitest.UniqueChannel(t, "chat")
 	c.stdin = ""
-	r := c.start("listen", "-c", priv, "-c", pres, "--count", "2")
+	r := c.start("listen", "-c", priv, "-c", pres, "-c", pub, "--count", "3")
 	ctx := ctxT(t)
+	require.NoError(t, sk.WaitSubscribed(ctx, pub))
 	require.NoError(t, sk.WaitSubscribed(ctx, priv))
 	require.NoError(t, sk.WaitSubscribed(ctx, pres))
 
@@ -83,6 +85,7 @@ func TestSoketiLoginThenListenOnPrivateAndPresence(t *testing.T) {
 
 	require.NoError(t, sk.Trigger(ctx, []string{priv}, `App\Events\MessageSent`, `{"message":{"id":1,"content":"hello","temp_id":"tmp-1"}}`, ""))
 	require.NoError(t, sk.Trigger(ctx, []string{pres}, `App\Events\UserIsTyping`, `{"user_id":9,"typing":true}`, ""))
+	require.NoError(t, sk.Trigger(ctx, []string{pub}, "Announcement", `"plain text"`, ""))
 	res = r.wait(t)
 	require.Equal(t, 0, res.code, res.stderr)
 
@@ -96,7 +99,9 @@ func TestSoketiLoginThenListenOnPrivateAndPresence(t *testing.T) {
 		"member_removed " + pres + "  9",
 		"event " + priv + ` App\Events\MessageSent `,
 		"event " + pres + ` App\Events\UserIsTyping `,
+		"event " + pub + " Announcement ",
 	}, got)
+	assert.Equal(t, "plain text", recs[4].Get("data").String())
 	assert.Equal(t, "hello", recs[2].Get("data.message.content").String())
 	assert.Contains(t, res.stderr, "[auth] authorized "+priv)
 	assert.Contains(t, res.stderr, "[channel] subscribed "+pres+" (1 present: Alice)")

@@ -73,6 +73,11 @@ func (e *Endpoint) Authorize(ctx context.Context, socketID, channel string) (Res
 	}
 	ans, err := do(ctx, e.HTTP, http.MethodPost, e.URL, []byte(form.Encode()), hdr, e.Header, e.UserAgent, op, false, e.Token)
 	if err != nil {
+		var ae *Error
+		if errors.As(err, &ae) && ae.Kind == ServerError && strings.HasPrefix(channel, EncryptedPrefix) {
+			// pusher-php throws when it has no key to derive the shared secret from.
+			ae.Hint += "; for a private-encrypted- channel, check that encryption_master_key_base64 is set in config/broadcasting.php"
+		}
 		return Result{}, err
 	}
 	r, err := parseAuth(ans, channel)

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/amusoft/tmsws/internal/auth"
@@ -63,6 +64,9 @@ type Options struct {
 // Client is one logical connection that survives reconnects.
 type Client struct {
 	opts Options
+	// everSubscribed is set once every channel has been confirmed; from
+	// then on passing authorization failures are retried.
+	everSubscribed bool
 	rand func() float64
 	// sleep waits for d or ctx; tests replace it to observe delays.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -96,8 +100,8 @@ func New(opts Options) *Client {
 // ctx.Err() when ctx ended, nil on ErrStop.
 func (c *Client) Run(ctx context.Context) error {
 	failures := 0
-	for {
-		s, err := c.connect(ctx)
+	for attempt := 0; ; attempt++ {
+		s, err := c.connect(ctx, attempt == 0)
 		if err == nil {
 			err = s.run(ctx)
 			if s.allSubscribed {
@@ -229,8 +233,10 @@ func (c *Client) emitReconnecting(cause error, attempt int, delay time.Duration)
 	if delay > 0 {
 		when = "in " + delay.String()
 	}
-	c.opts.Log.Warn("connection", "reconnecting "+when+" (attempt "+strconv.Itoa(attempt)+"/"+of+"): "+cause.Error())
-	r := record.Record{TS: time.Now(), Type: record.TypeReconnecting, Message: cause.Error(), Attempt: attempt, Delay: delay}
+	// The URL is in the "connecting to" line already.
+	why := strings.TrimPrefix(cause.Error(), "connect "+c.opts.URL+": ")
+	c.opts.Log.Warn("connection", "reconnecting "+when+" (attempt "+strconv.Itoa(attempt)+"/"+of+"): "+why)
+	r := record.Record{TS: time.Now(), Type: record.TypeReconnecting, Message: why, Attempt: attempt, Delay: delay}
 	var d *disconnect
 	var ce *ConnError
 	if errors.As(cause, &d) {

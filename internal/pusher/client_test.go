@@ -409,11 +409,12 @@ func TestBadSignatureFromWrongSecretIsRefused(t *testing.T) {
 	assert.Contains(t, se.Hint(), "signature")
 }
 
-// flakyAuth fails with a 5xx the first time, then signs.
+// flakyAuth fails once with a 502, then signs.
 type flakyAuth struct {
-	mu    sync.Mutex
-	calls int
-	inner auth.Signer
+	mu     sync.Mutex
+	calls  int
+	failOn int // which call fails (1 when zero)
+	inner  auth.Signer
 }
 
 func (f *flakyAuth) Authorize(ctx context.Context, socketID, channel string) (auth.Result, error) {
@@ -421,19 +422,34 @@ func (f *flakyAuth) Authorize(ctx context.Context, socketID, channel string) (au
 	f.calls++
 	n := f.calls
 	f.mu.Unlock()
-	if n == 1 {
+	if n == max(f.failOn, 1) {
 		return auth.Result{}, &auth.Error{Kind: auth.ServerError, Status: 502, Op: "authorize " + channel}
 	}
 	return f.inner.Authorize(ctx, socketID, channel)
 }
 
-func TestTemporaryAuthFailureReconnects(t *testing.T) {
+func TestTemporaryAuthFailureFailsFirstThenIsRetried(t *testing.T) {
 	t.Parallel()
+	// On the first connection a 5xx is reported at once.
 	fa := &flakyAuth{inner: auth.Signer{Key: "app-key", Secret: "app-secret"}}
 	h := start(t, server.Config{}, Options{Channels: []string{"private-chat.42"}, Authorizer: fa})
-	require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "private-chat.42", 1))
+	err := h.wait(t)
+	var ae *auth.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 502, ae.Status)
+
+	// Once subscribed, a 5xx while re-authorizing after a reconnect is retried.
+	fa = &flakyAuth{inner: auth.Signer{Key: "app-key", Secret: "app-secret"}, failOn: 2}
+	h = start(t, server.Config{}, Options{Channels: []string{"private-chat.42"}, Authorizer: fa})
+	ctx := ctx10(t)
+	require.NoError(t, h.srv.WaitSubscribed(ctx, "private-chat.42", 1))
+	h.srv.DropAll()
 	rec := h.sink.next(t, record.TypeReconnecting)
+	assert.Equal(t, 1, rec.Attempt)
+	rec = h.sink.next(t, record.TypeReconnecting)
 	assert.Contains(t, rec.Message, "502")
+	assert.Equal(t, 2, rec.Attempt)
+	h.sink.next(t, record.TypeSubscribed)
 }
 
 func TestGivesUpAfterReconnectAttempts(t *testing.T) {

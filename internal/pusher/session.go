@@ -57,10 +57,14 @@ type authResult struct {
 // connect dials, upgrades and reads the first frame, which must be
 // pusher:connection_established; a pusher:error there is treated like a
 // close with its code.
-func (c *Client) connect(ctx context.Context) (*session, error) {
+func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 	hctx, cancel := context.WithTimeout(ctx, c.opts.HandshakeTimeout)
 	defer cancel()
-	c.opts.Log.Info("connection", "connecting to "+c.opts.URL)
+	if first {
+		c.opts.Log.Info("connection", "connecting to "+c.opts.URL)
+	} else {
+		c.opts.Log.Debug("connection", "connecting to "+c.opts.URL)
+	}
 	d := websocket.Dialer{
 		Proxy:            http.ProxyFromEnvironment,
 		HandshakeTimeout: c.opts.HandshakeTimeout,
@@ -215,6 +219,7 @@ func (s *session) run(ctx context.Context) error {
 	}
 	if s.awaiting == 0 {
 		s.allSubscribed = true
+		c.everSubscribed = true
 	}
 
 	idle := time.NewTimer(s.activity)
@@ -349,8 +354,12 @@ func (s *session) subscribe(ctx context.Context, channel string) error {
 func (s *session) authorized(ar authResult) error {
 	log := s.c.opts.Log
 	if ar.err != nil {
+		// A passing failure (5xx, timeout, network) is retried by
+		// reconnecting, but only once this client has been fully subscribed:
+		// on the first connection it most likely means a misconfiguration,
+		// and the user should hear about it at once.
 		var ae *auth.Error
-		if errors.As(ar.err, &ae) && ae.Temporary() {
+		if errors.As(ar.err, &ae) && ae.Temporary() && s.c.everSubscribed {
 			log.Warn("auth", ar.err.Error())
 			return ar.err
 		}
@@ -503,6 +512,7 @@ func (s *session) confirmed(channel string, data []byte) {
 	}
 	if s.awaiting <= 0 {
 		s.allSubscribed = true
+		s.c.everSubscribed = true
 	}
 	if !isPresence(channel) {
 		s.c.opts.Log.Info("channel", "subscribed "+channel)

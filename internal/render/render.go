@@ -30,6 +30,9 @@ type Options struct {
 	Color      bool           // emit ANSI colours
 	ShowSocket bool           // append the receiving socket id to lines that carry one
 	Location   *time.Location // zone for the time column; nil means time.Local
+	// Channels known in advance (listen's -c) size the channel column from
+	// the first line, so lines line up from the start.
+	Channels []string
 }
 
 // Column widths stop growing here, so one odd name cannot push every later
@@ -63,7 +66,7 @@ func NewPretty(w io.Writer, opts Options) *Pretty {
 	if loc == nil {
 		loc = time.Local
 	}
-	return &Pretty{
+	p := &Pretty{
 		w:    w,
 		opts: opts,
 		loc:  loc,
@@ -73,6 +76,12 @@ func NewPretty(w io.Writer, opts Options) *Pretty {
 
 		tagWidth: initialTagWidth,
 	}
+	for _, ch := range opts.Channels {
+		if n := len(ch); n > p.channelWidth {
+			p.channelWidth = min(n, maxChannelWidth)
+		}
+	}
+	return p
 }
 
 // Flush flushes w when it can be flushed (a *bufio.Writer, say).

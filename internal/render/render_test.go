@@ -409,3 +409,15 @@ func BenchmarkPretty(b *testing.B) {
 		})
 	}
 }
+
+func TestKnownChannelsAlignFromTheFirstLine(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	p := NewPretty(&buf, Options{Location: time.UTC, Channels: []string{"chat", "presence-chat.42"}})
+	ts := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	require.NoError(t, p.Write(&record.Record{TS: ts, Type: record.TypeEvent, Channel: "chat", Event: "A", Data: []byte(`{}`)}))
+	require.NoError(t, p.Write(&record.Record{TS: ts, Type: record.TypeEvent, Channel: "presence-chat.42", Event: "B", Data: []byte(`{}`)}))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 2)
+	assert.Equal(t, strings.Index(lines[1], "B"), strings.Index(lines[0], "A"), "the tag column lines up:\n%s", buf.String())
+}

@@ -160,7 +160,7 @@ func runListen(ctx context.Context, opts *Options) error {
 	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count}
 	stdout := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
-		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local})
+		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local, Channels: opts.Channels})
 	} else {
 		sink.out = &jsonOut{w: record.NewWriter(stdout), buf: stdout}
 	}
