@@ -67,7 +67,7 @@ type Client struct {
 	// everSubscribed is set once every channel has been confirmed; from
 	// then on passing authorization failures are retried.
 	everSubscribed bool
-	rand func() float64
+	rand           func() float64
 	// sleep waits for d or ctx; tests replace it to observe delays.
 	sleep func(ctx context.Context, d time.Duration) error
 }
