@@ -545,3 +545,40 @@ func TestFlushesWhenNoFrameWaits(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestReverbErrorThenDropActsAsItsCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		frame string
+		stop  bool
+		delay time.Duration
+	}{
+		{"4201 pong not received: reconnect at once", `{"event":"pusher:error","data":"{\"code\":4201,\"message\":\"Pong reply not received in time\"}"}`, false, 0},
+		{"4001 app gone: stop", `{"event":"pusher:error","data":"{\"code\":4001,\"message\":\"Application does not exist\"}"}`, true, 0},
+		{"4301 rate limit does not change the drop", `{"event":"pusher:error","data":"{\"code\":4301,\"message\":\"Rate limit exceeded\"}"}`, false, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, server.Config{}, Options{Channels: []string{"chat"}})
+			ctx := ctx10(t)
+			c1, err := h.srv.WaitConn(ctx, 1)
+			require.NoError(t, err)
+			require.NoError(t, c1.WaitSubscribed(ctx, "chat"))
+			c1.SendRaw(websocket.TextMessage, []byte(tt.frame))
+			h.sink.next(t, record.TypeError)
+			c1.Drop()
+			if tt.stop {
+				var ce *ConnError
+				require.ErrorAs(t, h.wait(t), &ce)
+				assert.Equal(t, 4001, ce.Code)
+				return
+			}
+			h.sink.next(t, record.TypeReconnecting)
+			d := h.sleeps.all()
+			require.Len(t, d, 1)
+			assert.Equal(t, tt.delay, d[0])
+		})
+	}
+}

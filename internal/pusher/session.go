@@ -34,7 +34,9 @@ type session struct {
 	pending       []string // channels whose subscribe was sent, in order
 	awaiting      int      // channels not yet confirmed
 	allSubscribed bool
-	lost          bool                         // the connection is gone: no close frame to send
+	lost          bool // the connection is gone: no close frame to send
+	lastErrorCode int  // code of the last pusher:error, for a drop right after it
+	lastErrorMsg  string
 	keys          map[string]*[32]byte         // private-encrypted- channel → shared secret
 	members       map[string]map[string][]byte // presence channel → user_id → user_info
 	wbuf          []byte
@@ -306,6 +308,11 @@ func (s *session) readError(ctx context.Context, err error) error {
 	} else {
 		d = &disconnect{reason: "connection lost", err: err}
 	}
+	// Reverb never sends close codes: it sends a pusher:error and drops
+	// TCP. That error's code decides what to do, as a close code would.
+	if d.code == 0 && s.lastErrorCode >= 4000 && s.lastErrorCode <= 4299 {
+		d = &disconnect{code: s.lastErrorCode, reason: s.lastErrorMsg + " (then the connection dropped)"}
+	}
 	return s.disconnected(d)
 }
 
@@ -486,6 +493,7 @@ func (s *session) serverError(rec *record.Record) error {
 		}
 		return s.refused(ch, code, msg, rec)
 	}
+	s.lastErrorCode, s.lastErrorMsg = code, msg
 	where := ""
 	if rec.Channel != "" {
 		where = " on " + rec.Channel
