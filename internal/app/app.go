@@ -95,8 +95,8 @@ func Run(ctx context.Context, io *iostreams.IO, args []string) int {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return ExitInterrupted
 	}
-	code := ExitCode(err)
-	printError(io.ErrOut, io.ColorEnabled(f.Flags.Color, io.ErrTTY), err, code)
+	code, hint := classify(err)
+	printError(io.ErrOut, io.ColorEnabled(f.Flags.Color, io.ErrTTY), err, hint)
 	return code
 }
 
@@ -137,6 +137,12 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 
 // ExitCode is the one map from errors to the contract's exit codes.
 func ExitCode(err error) int {
+	code, _ := classify(err)
+	return code
+}
+
+// classify finds an error's exit code and the advice attached to it.
+func classify(err error) (code int, hint string) {
 	var (
 		ue  *cmdutil.UsageError
 		cue *config.UsageError
@@ -149,25 +155,34 @@ func ExitCode(err error) int {
 	)
 	switch {
 	case errors.As(err, &nl):
-		return ExitAuth
-	case errors.As(err, &ue), errors.As(err, &cue), errors.As(err, &fue), isCobraUsage(err):
-		return ExitUsage
+		return ExitAuth, "run tmsws login (or pass --token / TMSWS_TOKEN)"
+	case errors.As(err, &ue):
+		return ExitUsage, ue.Hint
+	case errors.As(err, &cue), errors.As(err, &fue):
+		return ExitUsage, ""
+	case isCobraUsage(err):
+		return ExitUsage, "see 'tmsws --help'"
 	case errors.As(err, &te):
-		return ExitTimeout
+		return ExitTimeout, ""
 	case errors.As(err, &ce):
-		return ExitConnection
+		// A ConnError may wrap the authorization failure that used up the
+		// reconnect attempts: its hint is the more precise one.
+		if errors.As(err, &ae) && ae.Hint != "" {
+			return ExitConnection, ae.Hint
+		}
+		return ExitConnection, ce.Hint
 	case errors.As(err, &ae):
 		switch {
 		case ae.Refused():
-			return ExitAuth
+			return ExitAuth, ae.Hint
 		case ae.Kind == auth.Network || ae.Kind == auth.Timeout || ae.Kind == auth.TLS:
-			return ExitConnection
+			return ExitConnection, ae.Hint
 		}
-		return ExitError
+		return ExitError, ae.Hint
 	case errors.As(err, &se):
-		return ExitAuth
+		return ExitAuth, se.Hint()
 	}
-	return ExitError
+	return ExitError, ""
 }
 
 // isCobraUsage catches the usage errors cobra makes itself.
@@ -181,34 +196,7 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-// hint finds the advice attached to an error, if any.
-func hint(err error) string {
-	var (
-		ue *cmdutil.UsageError
-		ce *pusher.ConnError
-		se *pusher.SubscriptionError
-		ae *auth.Error
-		nl *login.NotLoggedInError
-	)
-	switch {
-	case errors.As(err, &nl):
-		return "run tmsws login (or pass --token / TMSWS_TOKEN)"
-	case errors.As(err, &ae) && ae.Hint != "":
-		return ae.Hint
-	case errors.As(err, &se) && se.Hint() != "":
-		return se.Hint()
-	case errors.As(err, &ce) && ce.Hint != "":
-		return ce.Hint
-	case errors.As(err, &ue) && ue.Hint != "":
-		return ue.Hint
-	}
-	if isCobraUsage(err) {
-		return "see 'tmsws --help'"
-	}
-	return ""
-}
-
-func printError(w io.Writer, colored bool, err error, code int) {
+func printError(w io.Writer, colored bool, err error, hint string) {
 	red := color.New(color.FgRed, color.Bold)
 	yellow := color.New(color.FgYellow)
 	if colored {
@@ -219,8 +207,7 @@ func printError(w io.Writer, colored bool, err error, code int) {
 		yellow.DisableColor()
 	}
 	fmt.Fprintf(w, "%s %s\n", red.Sprint("error:"), err.Error())
-	if h := hint(err); h != "" {
-		fmt.Fprintf(w, "%s %s\n", yellow.Sprint("hint:"), h)
+	if hint != "" {
+		fmt.Fprintf(w, "%s %s\n", yellow.Sprint("hint:"), hint)
 	}
-	_ = code
 }

@@ -11,11 +11,9 @@
 package laraveltest
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -29,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/amusoft/tmsws/internal/auth"
 )
 
 // User is a user of the fake app.
@@ -543,13 +543,7 @@ func normalizeChannel(channel string) string {
 // presence channel: key + ":" + hex HMAC-SHA256 of
 // "socket_id:channel[:channel_data]".
 func SignChannel(key, secret, socketID, channel, channelData string) string {
-	msg := socketID + ":" + channel
-	if channelData != "" {
-		msg += ":" + channelData
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(msg))
-	return key + ":" + hex.EncodeToString(mac.Sum(nil))
+	return auth.ChannelAuth(key, secret, socketID, channel, channelData)
 }
 
 // SharedSecret is the key of a private-encrypted- channel:

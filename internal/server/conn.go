@@ -10,6 +10,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/auth"
 )
 
 const (
@@ -318,16 +320,16 @@ func (c *Conn) authorize(channel string, d gjson.Result) (member, string) {
 		}
 		channelData = cd.Str
 	}
-	auth := d.Get("auth").String()
-	sig := auth
-	if key, rest, ok := strings.Cut(auth, ":"); ok {
+	given := d.Get("auth").String()
+	sig := given
+	if key, rest, ok := strings.Cut(given, ":"); ok {
 		if key != cfg.AppKey {
 			return member{}, "Invalid key in subscription auth data: '" + key + "'"
 		}
 		sig = rest
 	}
 	signed := stringToSign(c.socketID, channel, channelData)
-	if !hmac.Equal([]byte(sig), []byte(hmacHex(cfg.AppSecret, signed))) {
+	if !hmac.Equal([]byte(sig), []byte(auth.Sign(cfg.AppSecret, signed))) {
 		return member{}, "Invalid signature: Expected HMAC SHA256 hex digest of " + signed + ", but got " + sig
 	}
 	if !isPresence(channel) {

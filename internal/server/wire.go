@@ -1,13 +1,11 @@
 package server
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/record"
 )
 
@@ -57,7 +55,7 @@ const maxChannelLen = 164
 // ":" + channelData appended to the signed string when channelData is not
 // empty (presence channels, pusher-protocol.md §7).
 func SignChannel(key, secret, socketID, channel, channelData string) string {
-	return key + ":" + hmacHex(secret, stringToSign(socketID, channel, channelData))
+	return auth.ChannelAuth(key, secret, socketID, channel, channelData)
 }
 
 func stringToSign(socketID, channel, channelData string) string {
@@ -66,12 +64,6 @@ func stringToSign(socketID, channel, channelData string) string {
 		s += ":" + channelData
 	}
 	return s
-}
-
-func hmacHex(secret, msg string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(msg))
-	return hex.EncodeToString(m.Sum(nil))
 }
 
 // frame builds a server→client message with the keys in Pusher's order.

@@ -3,9 +3,7 @@ package soketitest
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/md5"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/amusoft/tmsws/internal/auth"
 )
 
 // StringToSign is what the Pusher HTTP API signs for a request:
@@ -46,11 +46,7 @@ func StringToSign(method, path string, params url.Values) string {
 
 // Sign is the hex HMAC-SHA256 of s keyed with secret, the signature the
 // Pusher protocol uses everywhere.
-func Sign(secret, s string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(s))
-	return hex.EncodeToString(mac.Sum(nil))
-}
+func Sign(secret, s string) string { return auth.Sign(secret, s) }
 
 // SignedQuery returns params plus the authentication parameters of a Pusher
 // HTTP API request: auth_key, auth_timestamp, auth_version=1.0, body_md5
