@@ -114,7 +114,7 @@ func closeHint(code int) string {
 	case 4006, 4007, 4008:
 		return "the server refused protocol version 7"
 	case 4009:
-		return "the server refused the connection (origin not allowed or unauthorized)"
+		return "the server refused the connection: if the app restricts origins, send one with -H 'Origin: https://your.app'"
 	}
 	return ""
 }
