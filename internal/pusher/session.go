@@ -265,7 +265,8 @@ func (s *session) run(ctx context.Context) error {
 			}
 			c.opts.Log.Debug("connection", "idle for "+s.activity.String()+": sending pusher:ping")
 			if err := s.write([]byte(`{"event":"pusher:ping","data":{}}`)); err != nil {
-				return &disconnect{err: err}
+				s.lost = true
+				return s.disconnected(&disconnect{reason: "write failed", err: err})
 			}
 			pingSent = time.Now().UnixNano()
 			idle.Reset(c.opts.PongTimeout)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -85,7 +86,7 @@ line. Status lines go to stderr, so stdout is always clean for jq.`,
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			return runListen(c.Context(), opts)
+			return Run(c.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -137,7 +138,9 @@ func (o *Options) validate() error {
 	return nil
 }
 
-func runListen(ctx context.Context, opts *Options) error {
+// Run streams the channels of opts until ctx ends or opts says to stop.
+// demo reuses it against the embedded server.
+func Run(ctx context.Context, opts *Options) error {
 	s := opts.Settings
 	flt, err := filter.Compile(opts.Events, opts.Wheres)
 	if err != nil {
@@ -181,6 +184,9 @@ func runListen(ctx context.Context, opts *Options) error {
 	}
 
 	header := s.Header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
 	header.Set("User-Agent", "tmsws/"+opts.Version)
 	client := pusher.New(pusher.Options{
 		URL:               s.WebSocketURL(opts.Version),
