@@ -34,7 +34,8 @@ type Conn struct {
 	overflow atomic.Bool // the queue filled up and the connection was dropped
 	doneOnce sync.Once
 
-	channels map[string]struct{} // guarded by srv.mu
+	channels  map[string]struct{}  // guarded by srv.mu
+	playbacks map[string]*playback // by channel, guarded by srv.mu
 }
 
 type outKind int
@@ -51,17 +52,19 @@ type outbound struct {
 	data    []byte
 	code    int
 	reason  string
+	pb      *playback // a playback frame, dropped once its playback has stopped
 }
 
 func newConn(s *Server, ws *websocket.Conn, num int, socketID string, silent bool) *Conn {
 	c := &Conn{
-		srv:      s,
-		ws:       ws,
-		num:      num,
-		socketID: socketID,
-		out:      make(chan outbound, queueSize),
-		done:     make(chan struct{}),
-		channels: make(map[string]struct{}),
+		srv:       s,
+		ws:        ws,
+		num:       num,
+		socketID:  socketID,
+		out:       make(chan outbound, queueSize),
+		done:      make(chan struct{}),
+		channels:  make(map[string]struct{}),
+		playbacks: make(map[string]*playback),
 	}
 	c.silent.Store(silent)
 	return c
@@ -119,6 +122,9 @@ func (c *Conn) writeLoop() {
 		case <-c.done:
 			return
 		case o := <-c.out:
+			if o.pb != nil && o.pb.stopped.Load() {
+				continue // the channel was left after this was queued
+			}
 			if err := c.write(o); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
 				_ = c.ws.Close()
 			}

@@ -1,7 +1,10 @@
 // Package server is an in-process Pusher protocol 7 server: the WebSocket
 // side of Pusher Channels, Laravel Reverb and Soketi (connect, ping,
-// public/private/presence subscriptions, client events) plus Publish for the
-// events an HTTP API would trigger.
+// public/private/presence/encrypted subscriptions, client events), the
+// signed HTTP API (POST /apps/{id}/events and batch_events, see httpapi.go),
+// a Laravel-style POST /broadcasting/auth that signs for anyone
+// (authendpoint.go), and playback of a recording to every subscriber
+// (playback.go).
 //
 // It serves the embedded server of replay --serve and demo, and the client's
 // tests, which inject faults real servers cannot be made to produce: refused
@@ -10,22 +13,67 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
-	"math/rand/v2"
+	"math"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
+// Defaults of Config.
+const (
+	DefaultAddr         = "127.0.0.1:0" // a free loopback port
+	DefaultAppID        = "app-id"
+	DefaultAppKey       = "app-key"
+	DefaultAppSecret    = "app-secret"
+	DefaultMaxEventData = 10240 // bytes of an HTTP API event's data, Pusher's limit
+	DefaultLoopGap      = time.Second
+)
+
 // Config configures a Server; zero fields take the defaults shown.
 type Config struct {
-	AppKey          string     // default "app-key"
-	AppSecret       string     // default "app-secret"
+	// Addr is where Start listens, host:port; default "127.0.0.1:0" (a free
+	// loopback port).
+	Addr      string
+	AppID     string // the HTTP API's /apps/{id}; default "app-id"
+	AppKey    string // default "app-key"
+	AppSecret string // default "app-secret"
+	// EncryptionMasterKey (32 bytes) derives the shared secret of each
+	// private-encrypted- channel that /broadcasting/auth hands out and
+	// playback encrypts with. nil means a random key per Server.
+	EncryptionMasterKey []byte
+	// MaxEventData is the largest HTTP API event data in bytes; larger is
+	// refused with 413. 0 means DefaultMaxEventData, negative no limit.
+	MaxEventData int
+
+	// Recording, when set, is played to every subscriber of its channels
+	// (see playback.go). The server reads it while it runs: do not change
+	// it after New or Start.
+	Recording *Recording
+	// Speed scales the recording's timing: 1 plays it as recorded, 2 twice
+	// as fast, 0 (the default) everything at once.
+	Speed float64
+	// Loop starts the recording again after its last item, LoopGap later,
+	// for as long as the subscription lasts.
+	Loop bool
+	// LoopGap is the pause between two rounds of a looped recording, not
+	// scaled by Speed; default 1s.
+	LoopGap time.Duration
+
+	// Now is the clock the HTTP API checks auth_timestamp against; default
+	// time.Now.
+	Now func() time.Time
+
 	ActivityTimeout int        // seconds, sent in connection_established; default 30
 	ErrorStyle      ErrorStyle // how pusher:error data is encoded; default ErrorObject
 	// MaxMessageSize closes connections that send a larger message with
@@ -44,15 +92,50 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.AppID == "" {
+		c.AppID = DefaultAppID
+	}
 	if c.AppKey == "" {
-		c.AppKey = "app-key"
+		c.AppKey = DefaultAppKey
 	}
 	if c.AppSecret == "" {
-		c.AppSecret = "app-secret"
+		c.AppSecret = DefaultAppSecret
 	}
 	if c.ActivityTimeout <= 0 {
 		c.ActivityTimeout = 30
 	}
+	if c.MaxEventData == 0 {
+		c.MaxEventData = DefaultMaxEventData
+	}
+	if c.LoopGap <= 0 {
+		c.LoopGap = DefaultLoopGap
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.EncryptionMasterKey == nil {
+		c.EncryptionMasterKey = make([]byte, masterKeyLen)
+		_, _ = rand.Read(c.EncryptionMasterKey) // crypto/rand.Read never fails
+	}
+}
+
+const masterKeyLen = 32
+
+// check reports a Config that cannot work.
+func (c *Config) check() error {
+	switch {
+	case len(c.EncryptionMasterKey) != masterKeyLen:
+		return fmt.Errorf("the encryption master key is %d bytes, not 32: give 32 bytes (base64 of 32 random bytes), or none for a random one",
+			len(c.EncryptionMasterKey))
+	case c.Speed < 0:
+		return fmt.Errorf("speed %g is negative: use 0 (all at once), 1 (as recorded) or more", c.Speed)
+	case math.IsNaN(c.Speed):
+		return errors.New("speed is not a number: use 0 (all at once), 1 (as recorded) or more")
+	}
+	return nil
 }
 
 // Server is a Pusher protocol server. Create it with New (then mount
@@ -79,6 +162,10 @@ type Server struct {
 
 	handshakeFault func(n int) *Refusal
 	subscribeFault func(n int, channel string) *SubscribeRefusal
+
+	recorded map[string][]Item // the recording's items by channel; read-only
+	playing  int               // playback goroutines running, guarded by mu
+	guests   atomic.Int64      // presence users handed out by /broadcasting/auth
 }
 
 // channel is the state of one channel: its subscribers and, for presence
@@ -97,9 +184,14 @@ type member struct {
 }
 
 // New returns a server that is not listening yet; serve Handler() or use
-// Start.
+// Start. It panics when cfg cannot work (a master key that is not 32 bytes,
+// a negative Speed); Start returns those problems as errors.
 func New(cfg Config) *Server {
+	cfg.EncryptionMasterKey = bytes.Clone(cfg.EncryptionMasterKey)
 	cfg.setDefaults()
+	if err := cfg.check(); err != nil {
+		panic("server.New: " + err.Error())
+	}
 	s := &Server{
 		cfg:      cfg,
 		changed:  make(chan struct{}),
@@ -107,33 +199,46 @@ func New(cfg Config) *Server {
 		byNum:    make(map[int]*Conn),
 		channels: make(map[string]*channel),
 		attempts: make(map[string]int),
+		recorded: indexRecording(cfg.Recording),
 	}
 	// Browsers send Origin; like Reverb's default allowed_origins ['*'],
 	// accept every origin.
 	s.upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /app/{key}", s.serveWS)
+	s.mux.HandleFunc(AuthPath, s.serveAuth)
+	s.mux.HandleFunc("POST /apps/{app_id}/events", s.serveEvents)
+	s.mux.HandleFunc("POST /apps/{app_id}/batch_events", s.serveBatchEvents)
 	return s
 }
 
-// Start listens on 127.0.0.1 on a free port and serves until Close.
+// Start listens on Config.Addr (by default a free loopback port) and
+// serves until Close.
 func Start(cfg Config) (*Server, error) {
+	cfg.EncryptionMasterKey = bytes.Clone(cfg.EncryptionMasterKey)
+	cfg.setDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("start pusher server: %w", err)
+	}
 	s := New(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("start pusher server: listen on 127.0.0.1: %w", err)
+		return nil, fmt.Errorf("start pusher server: listen on %s: %w; is another server using that port? choose another address", cfg.Addr, err)
 	}
 	s.ln = ln
 	s.httpSrv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Go(func() { _ = s.httpSrv.Serve(ln) })
-	s.logf("pusher server listening on %s", s.URL())
+	s.logf("pusher server listening on %s (app id %s, key %s)", s.URL(), s.cfg.AppID, s.cfg.AppKey)
 	return s, nil
 }
 
-// Handler serves WebSocket upgrades on GET /app/{key}.
+// Handler serves WebSocket upgrades on GET /app/{key}, the auth endpoint on
+// /broadcasting/auth and the HTTP API on POST /apps/{id}/events and
+// /apps/{id}/batch_events.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Addr is "127.0.0.1:port" after Start, "" otherwise.
+// Addr is the address listened on after Start, e.g. "127.0.0.1:40123";
+// "" otherwise.
 func (s *Server) Addr() string {
 	if s.ln == nil {
 		return ""
@@ -141,13 +246,55 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// URL is "ws://127.0.0.1:port" after Start, "" otherwise.
+// dialAddr is Addr with an unspecified host (0.0.0.0, ::) replaced by
+// 127.0.0.1, so that it can be dialled.
+func (s *Server) dialAddr() string {
+	host, port, err := net.SplitHostPort(s.Addr())
+	if err != nil {
+		return s.Addr()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// URL is the WebSocket base URL after Start, "ws://127.0.0.1:port" (a
+// client appends /app/{key}); "" otherwise.
 func (s *Server) URL() string {
 	if s.ln == nil {
 		return ""
 	}
-	return "ws://" + s.Addr()
+	return "ws://" + s.dialAddr()
 }
+
+// HTTPURL is the base URL of the HTTP API after Start,
+// "http://127.0.0.1:port"; "" otherwise.
+func (s *Server) HTTPURL() string {
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.dialAddr()
+}
+
+// AuthURL is the URL of the served /broadcasting/auth after Start; ""
+// otherwise.
+func (s *Server) AuthURL() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.HTTPURL() + AuthPath
+}
+
+// AppID is the app id of the HTTP API's /apps/{id} (configured or default).
+func (s *Server) AppID() string { return s.cfg.AppID }
+
+// AppKey is the key clients connect with (configured or default).
+func (s *Server) AppKey() string { return s.cfg.AppKey }
+
+// AppSecret is the secret signatures are checked against (configured or
+// default).
+func (s *Server) AppSecret() string { return s.cfg.AppSecret }
 
 // Close stops the listener and drops every connection without a close
 // frame, as Reverb does on shutdown, then waits for their goroutines. Later
@@ -396,7 +543,7 @@ func (s *Server) newSocketIDLocked(n int) string {
 		return s.cfg.SocketID(n)
 	}
 	for {
-		id := strconv.Itoa(rand.IntN(1e9)+1) + "." + strconv.Itoa(rand.IntN(1e9)+1)
+		id := strconv.Itoa(mrand.IntN(1e9)+1) + "." + strconv.Itoa(mrand.IntN(1e9)+1)
 		if !s.socketIDInUseLocked(id) {
 			return id
 		}
@@ -415,7 +562,8 @@ func (s *Server) socketIDInUseLocked(id string) bool {
 // joinLocked subscribes c to name. It sends subscription_succeeded to c
 // and, when a presence user joins for the first time, member_added to the
 // other subscribers; both are queued under s.mu, before Publish can see c
-// in the channel, so no published event can overtake them.
+// in the channel, so no published event can overtake them. Then it starts
+// the playback of the channel's recorded items to c.
 func (s *Server) joinLocked(c *Conn, name string, m member) {
 	ch := s.channels[name]
 	if ch == nil {
@@ -431,6 +579,7 @@ func (s *Server) joinLocked(c *Conn, name string, m member) {
 
 	if !isPresence(name) {
 		c.send(websocket.TextMessage, frame("pusher_internal:subscription_succeeded", name, jsonString("{}"), ""))
+		s.startPlaybackLocked(c, name)
 		s.notifyLocked()
 		return
 	}
@@ -450,13 +599,16 @@ func (s *Server) joinLocked(c *Conn, name string, m member) {
 			}
 		}
 	}
+	s.startPlaybackLocked(c, name)
 	s.notifyLocked()
 }
 
-// leaveLocked unsubscribes c from name; when it was the last connection of
-// a presence user, the other subscribers get member_removed.
+// leaveLocked unsubscribes c from name, stopping its playback; when it was
+// the last connection of a presence user, the other subscribers get
+// member_removed.
 func (s *Server) leaveLocked(c *Conn, name string) {
 	delete(c.channels, name)
+	s.stopPlaybackLocked(c, name)
 	ch := s.channels[name]
 	if ch == nil {
 		return
