@@ -19,6 +19,7 @@ import (
 	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/cmd/listen"
 	"github.com/amusoft/tmsws/internal/cmd/login"
+	"github.com/amusoft/tmsws/internal/cmd/replay"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
@@ -123,6 +124,7 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(login.NewCmdLogin(f, nil))
 	root.AddCommand(login.NewCmdLogout(f, nil))
 	root.AddCommand(listen.NewCmdListen(f, nil))
+	root.AddCommand(replay.NewCmdReplay(f, nil))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",

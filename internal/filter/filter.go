@@ -6,9 +6,17 @@
 // other record (member_added, member_removed, and with --show-protocol the
 // connection lifecycle and protocol records) passes untouched, so presence
 // changes and status lines are never hidden by a filter meant for events.
+//
+// Replay's --channel globs (CompileWithChannels) select by the recorded
+// channel name instead, so they apply to every record that names a channel
+// and to every event and member change (which always belong to one: without
+// a channel name they match only a glob that matches the empty name, such
+// as "*"). Lifecycle records without a channel (connected, reconnecting,
+// ...) pass.
 package filter
 
 import (
+	"strings"
 	"time"
 	"unsafe"
 
@@ -27,8 +35,9 @@ func (e *UsageError) Error() string { return e.Msg }
 // conditions (all must hold). The zero value and a nil *Filter match
 // everything. A Filter is safe for concurrent use.
 type Filter struct {
-	globs []glob
-	conds []cond
+	channels []glob
+	globs    []glob
+	conds    []cond
 }
 
 // Compile parses the --event patterns and --where conditions. Malformed
@@ -52,16 +61,40 @@ func Compile(events []string, wheres []string) (*Filter, error) {
 	return f, nil
 }
 
+// CompileWithChannels is Compile with replay's --channel globs over the
+// recorded channel names (any may match; see the package comment for which
+// records they apply to). Malformed input returns a *UsageError.
+func CompileWithChannels(channels, events, wheres []string) (*Filter, error) {
+	f, err := Compile(events, wheres)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range channels {
+		g, err := compileGlobFor(channelFlag, p)
+		if err != nil {
+			return nil, err
+		}
+		f.channels = append(f.channels, g)
+	}
+	return f, nil
+}
+
 // Empty reports whether the filter has no patterns and no conditions, so
 // every record passes.
 func (f *Filter) Empty() bool {
-	return f == nil || (len(f.globs) == 0 && len(f.conds) == 0)
+	return f == nil || (len(f.channels) == 0 && len(f.globs) == 0 && len(f.conds) == 0)
 }
 
 // Match reports whether r passes the filter. Records whose Type is not
-// "event" always pass (see the package comment).
+// "event" pass the --event and --where parts (see the package comment).
 func (f *Filter) Match(r *record.Record) bool {
-	if f.Empty() || r.Type != record.TypeEvent {
+	if f.Empty() {
+		return true
+	}
+	if len(f.channels) > 0 && !f.matchChannel(r.Type, r.Channel) {
+		return false
+	}
+	if r.Type != record.TypeEvent {
 		return true
 	}
 	if !f.matchEvent(r.Event) {
@@ -112,8 +145,24 @@ func (f *Filter) MatchJSON(line []byte) bool {
 	if f.Empty() {
 		return true
 	}
+	return f.MatchJSONType(line, RecordType(line))
+}
+
+// MatchJSONType is MatchJSON for a line whose type the caller has already
+// read with RecordType, so a reader that needs the type itself reads it
+// once.
+func (f *Filter) MatchJSONType(line []byte, typ string) bool {
+	if f.Empty() {
+		return true
+	}
 	s := bytesString(line)
-	if t := gjson.Get(s, "type"); t.Exists() && t.String() != record.TypeEvent {
+	if len(f.channels) > 0 {
+		var buf [128]byte
+		if !f.matchChannel(typ, stringField(s, "channel", &buf)) {
+			return false
+		}
+	}
+	if typ != record.TypeEvent {
 		return true
 	}
 	if len(f.globs) > 0 {
@@ -129,6 +178,60 @@ func (f *Filter) MatchJSON(line []byte) bool {
 		}
 	}
 	return true
+}
+
+// matchChannel applies the --channel globs to a record of type typ.
+func (f *Filter) matchChannel(typ, channel string) bool {
+	if channel == "" {
+		switch typ {
+		case record.TypeEvent, record.TypeMemberAdded, record.TypeMemberRemoved:
+		default:
+			return true // a lifecycle record of the connection
+		}
+	}
+	for i := range f.channels {
+		if f.channels[i].match(channel) {
+			return true
+		}
+	}
+	return false
+}
+
+// RecordType is the "type" of a JSON record line: one of the record.Type*
+// constants, "event" when the line has no type (or an empty one), as the
+// contract says, or the line's own type when it is none of the known ones.
+func RecordType(line []byte) string {
+	s := bytesString(line)
+	raw := topLevelRaw(s, "type")
+	var t string
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && strings.IndexByte(raw, '\\') < 0 {
+		t = raw[1 : len(raw)-1]
+	} else {
+		t = gjson.Get(s, "type").String()
+	}
+	switch t {
+	case "", record.TypeEvent:
+		return record.TypeEvent
+	case record.TypeMemberAdded:
+		return record.TypeMemberAdded
+	case record.TypeMemberRemoved:
+		return record.TypeMemberRemoved
+	case record.TypeSubscribed:
+		return record.TypeSubscribed
+	case record.TypeSubscriptionError:
+		return record.TypeSubscriptionError
+	case record.TypeConnected:
+		return record.TypeConnected
+	case record.TypeDisconnected:
+		return record.TypeDisconnected
+	case record.TypeReconnecting:
+		return record.TypeReconnecting
+	case record.TypeError:
+		return record.TypeError
+	case record.TypeProtocol:
+		return record.TypeProtocol
+	}
+	return strings.Clone(t) // t may point into line
 }
 
 func (f *Filter) matchEvent(name string) bool {
@@ -149,11 +252,21 @@ func (f *Filter) matchEvent(name string) bool {
 // escaped backslashes (`App\\Events\\MessageSent`), which gjson.Get would
 // unescape into a new string on every line; the simple escapes are undone
 // here into buf instead, and gjson handles the rest. The result may point
-// into buf.
-func eventName(line string, buf *[128]byte) string {
-	raw := topLevelRaw(line, "event")
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || len(raw)-2 > len(buf) {
-		return gjson.Get(line, "event").String()
+// into buf or line.
+func eventName(line string, buf *[128]byte) string { return stringField(line, "event", buf) }
+
+// stringField is the string value of a top-level key of a JSON record line,
+// as eventName describes.
+func stringField(line, key string, buf *[128]byte) string {
+	raw := topLevelRaw(line, key)
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return gjson.Get(line, key).String()
+	}
+	if strings.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1]
+	}
+	if len(raw)-2 > len(buf) {
+		return gjson.Get(line, key).String()
 	}
 	raw = raw[1 : len(raw)-1]
 	n := 0
@@ -162,12 +275,12 @@ func eventName(line string, buf *[128]byte) string {
 		if c == '\\' {
 			i++
 			if i == len(raw) {
-				return gjson.Get(line, "event").String()
+				return gjson.Get(line, key).String()
 			}
 			switch c = raw[i]; c {
 			case '\\', '"', '/':
 			default: // \n, \uXXXX and friends
-				return gjson.Get(line, "event").String()
+				return gjson.Get(line, key).String()
 			}
 		}
 		buf[n] = c
@@ -226,11 +339,7 @@ func skipValue(json string, i int) int {
 	for ; i < len(json); i++ {
 		switch json[i] {
 		case '"':
-			for i++; i < len(json) && json[i] != '"'; i++ {
-				if json[i] == '\\' {
-					i++
-				}
-			}
+			i = stringEnd(json, i)
 			if depth == 0 {
 				return min(i+1, len(json))
 			}
@@ -251,6 +360,28 @@ func skipValue(json string, i int) int {
 		}
 	}
 	return len(json)
+}
+
+// stringEnd returns the index of the quote closing the JSON string that
+// starts with the quote at json[i], or len(json) when it is not closed.
+// Quotes are found with strings.IndexByte, which is much faster than a
+// byte loop on the long strings of a record; a quote is escaped when an odd
+// number of backslashes precede it.
+func stringEnd(json string, i int) int {
+	for j := i + 1; ; j++ {
+		k := strings.IndexByte(json[j:], '"')
+		if k < 0 {
+			return len(json)
+		}
+		j += k
+		bs := 0
+		for p := j - 1; p > i && json[p] == '\\'; p-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return j
+		}
+	}
 }
 
 // bytesString views b as a string without copying. The string must not

@@ -424,6 +424,10 @@ func TestTopLevelRawAgreesWithGjson(t *testing.T) {
 		`{"ts":"x","type":"event","event":"A\\B","data":{"event":"nested"}}`,
 		`{"data":{"event":"nested","x":[1,{"event":2}]},"event":"outer"}`,
 		`{"data":"a \"quoted\" \\ string","event":"e"}`,
+		`{"data":"ends with a backslash \\","event":"e1"}`,
+		`{"data":"\\\"","event":"e2"}`,
+		`{"data":["\\\\\"]\"",{"k\"":"\\"}],"event":"e3"}`,
+		`{"data":"unterminated \\\"`,
 		` { "event" : "spaced" , "x" : 1 } `,
 		`{"x":1,"event":7}`,
 		`{"x":[1,2,3],"event":null}`,
@@ -450,4 +454,113 @@ func TestTopLevelRawAgreesWithGjson(t *testing.T) {
 	long := strings.Repeat(`Ns\\`, 60) + "MessageSent"
 	var buf [128]byte
 	assert.Equal(t, strings.Repeat(`Ns\`, 60)+"MessageSent", eventName(`{"event":"`+long+`"}`, &buf))
+}
+
+func TestChannelGlobs(t *testing.T) {
+	t.Parallel()
+	f, err := CompileWithChannels([]string{"private-chat.*", "presence-chat.4[0-9]"}, nil, nil)
+	require.NoError(t, err)
+	require.False(t, f.Empty())
+	tests := []struct {
+		typ, channel string
+		want         bool
+	}{
+		{record.TypeEvent, "private-chat.42", true},
+		{record.TypeEvent, "private-chat.", true},
+		{record.TypeEvent, "private-chatroom", false},
+		{record.TypeEvent, "presence-chat.42", true},
+		{record.TypeEvent, "presence-chat.420", false},
+		{record.TypeEvent, "chat", false},
+		{record.TypeEvent, "", false}, // an event belongs to a channel
+		{record.TypeMemberAdded, "presence-chat.43", true},
+		{record.TypeMemberAdded, "presence-chat.99", false},
+		{record.TypeMemberRemoved, "", false},
+		{record.TypeSubscribed, "private-chat.1", true},
+		{record.TypeSubscribed, "other", false},
+		{record.TypeSubscriptionError, "other", false},
+		{record.TypeConnected, "", true}, // lifecycle records without a channel pass
+		{record.TypeReconnecting, "", true},
+		{record.TypeProtocol, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ+"/"+tt.channel, func(t *testing.T) {
+			t.Parallel()
+			r := &record.Record{TS: ts, Type: tt.typ, Channel: tt.channel, Event: "E"}
+			assert.Equal(t, tt.want, f.Match(r), "Match")
+			line := r.AppendJSON(nil)
+			assert.Equal(t, tt.want, f.MatchJSON(line), "MatchJSON")
+			assert.Equal(t, tt.want, f.MatchJSONType(line, RecordType(line)), "MatchJSONType")
+		})
+	}
+}
+
+func TestChannelGlobsWithEventsAndWheres(t *testing.T) {
+	t.Parallel()
+	f, err := CompileWithChannels([]string{"private-*"}, []string{"MessageSent"}, []string{"data.message.user_id=8"})
+	require.NoError(t, err)
+	line := func(typ, channel, event, data string) []byte {
+		r := record.Record{TS: ts, Type: typ, Channel: channel, Event: event, Data: []byte(data)}
+		return r.AppendJSON(nil)
+	}
+	assert.True(t, f.MatchJSON(line("event", "private-chat.1", `App\Events\MessageSent`, `{"message":{"user_id":8}}`)))
+	assert.False(t, f.MatchJSON(line("event", "public", `App\Events\MessageSent`, `{"message":{"user_id":8}}`)), "channel")
+	assert.False(t, f.MatchJSON(line("event", "private-chat.1", `App\Events\UserIsTyping`, `{"message":{"user_id":8}}`)), "event")
+	assert.False(t, f.MatchJSON(line("event", "private-chat.1", `App\Events\MessageSent`, `{"message":{"user_id":9}}`)), "where")
+	assert.True(t, f.MatchJSON(line("member_added", "private-x", "", `{"name":"a"}`)), "events and wheres skip members")
+	assert.False(t, f.MatchJSON(line("member_added", "presence-x", "", `{"name":"a"}`)), "channels do not")
+	// Escaped channel names in the raw line are read like gjson reads them.
+	assert.True(t, f.MatchJSON([]byte(`{"channel":"private\u002dchat","event":"MessageSent","data":{"message":{"user_id":8}}}`)))
+	// Only the top-level channel counts.
+	assert.False(t, f.MatchJSON([]byte(`{"data":{"channel":"private-a","message":{"user_id":8}},"channel":"x","event":"MessageSent"}`)))
+}
+
+func TestChannelGlobErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ pattern, want string }{
+		{``, `--channel "": empty pattern; give a channel name or a glob such as "private-chat.42" or "presence-*"`},
+		{`private-[0-9`, `--channel "private-[0-9": unterminated [`},
+		{`[9-0]`, `--channel "[9-0]": bad range 9-0`},
+	} {
+		_, err := CompileWithChannels([]string{tt.pattern}, nil, nil)
+		var ue *UsageError
+		require.ErrorAs(t, err, &ue, tt.pattern)
+		assert.Contains(t, ue.Msg, tt.want)
+	}
+	_, err := CompileWithChannels([]string{"ok"}, []string{"[x"}, nil)
+	assert.ErrorContains(t, err, `--event "[x"`)
+}
+
+func TestRecordType(t *testing.T) {
+	t.Parallel()
+	for line, want := range map[string]string{
+		`{"ts":"x","type":"event","channel":"c"}`:         record.TypeEvent,
+		`{"channel":"c"}`:                                 record.TypeEvent,
+		`{"type":""}`:                                     record.TypeEvent,
+		`{"type":"member_added"}`:                         record.TypeMemberAdded,
+		`{"type":"member_removed"}`:                       record.TypeMemberRemoved,
+		`{"type":"connected"}`:                            record.TypeConnected,
+		`{"type":"protocol","data":{"type":"event"}}`:     record.TypeProtocol,
+		`{"data":{"type":"connected"},"type":"event"}`:    record.TypeEvent,
+		`{"type":"m\u0065mber_added"}`:                    record.TypeMemberAdded,
+		`{"type":"something_new"}`:                        "something_new",
+		`{"type":7}`:                                      "7",
+		`{"data":{"type":"connected"},"channel":"event"}`: record.TypeEvent,
+	} {
+		assert.Equal(t, want, RecordType([]byte(line)), line)
+	}
+	line := []byte(`{"type":"custom"}`)
+	typ := RecordType(line)
+	copy(line, `{"type":"xxxxxx"}`)
+	assert.Equal(t, "custom", typ, "an unknown type does not alias the line")
+}
+
+func TestMatchWithChannelsDoesNotAllocate(t *testing.T) {
+	f, err := CompileWithChannels([]string{"private-*", "presence-chat.[0-9]*"}, []string{"MessageSent"}, []string{"data.message.user_id=8"})
+	require.NoError(t, err)
+	r := records["msg"]
+	line := r.AppendJSON(nil)
+	require.True(t, f.Match(r))
+	require.True(t, f.MatchJSON(line))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { f.Match(r) }), "Match")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { f.MatchJSONType(line, RecordType(line)) }), "MatchJSONType")
 }

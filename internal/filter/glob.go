@@ -5,7 +5,8 @@ import (
 	"unicode/utf8"
 )
 
-// A glob is a compiled --event pattern. The syntax is that of path.Match
+// A glob is a compiled --event pattern or replay --channel pattern. The
+// syntax is that of path.Match
 // with two differences: `*` matches any run of characters, backslashes
 // included, and `\` is an ordinary character rather than an escape, so
 // `App\Events\*` means what it says.
@@ -41,12 +42,27 @@ type token struct {
 
 type runeRange struct{ lo, hi rune }
 
-func compileGlob(pattern string) (glob, error) {
+// globFlag says which flag a pattern came from, for the error messages.
+type globFlag struct {
+	name     string // "--event"
+	what     string // "an event name"
+	examples string // `"MessageSent" or "*Sent"`
+	class    string // an example with a character class
+}
+
+var (
+	eventFlag   = globFlag{"--event", "an event name", `"MessageSent" or "*Sent"`, `"[A-Z]*Sent"`}
+	channelFlag = globFlag{"--channel", "a channel name", `"private-chat.42" or "presence-*"`, `"private-chat.[0-9]*"`}
+)
+
+func compileGlob(pattern string) (glob, error) { return compileGlobFor(eventFlag, pattern) }
+
+func compileGlobFor(fl globFlag, pattern string) (glob, error) {
 	if pattern == "" {
-		return glob{}, usagef(`--event "": empty pattern; give an event name or a glob such as "MessageSent" or "*Sent"`)
+		return glob{}, usagef(`%s "": empty pattern; give %s or a glob such as %s`, fl.name, fl.what, fl.examples)
 	}
 	if !utf8.ValidString(pattern) {
-		return glob{}, usagef(`--event %q: the pattern is not valid UTF-8`, pattern)
+		return glob{}, usagef(`%s %q: the pattern is not valid UTF-8`, fl.name, pattern)
 	}
 	g := glob{src: pattern}
 	lit := -1 // start of the current literal run
@@ -71,7 +87,7 @@ func compileGlob(pattern string) (glob, error) {
 			i++
 		case '[':
 			flush(i)
-			tok, n, err := parseClass(pattern, i)
+			tok, n, err := parseClass(fl, pattern, i)
 			if err != nil {
 				return glob{}, err
 			}
@@ -91,7 +107,7 @@ func compileGlob(pattern string) (glob, error) {
 
 // parseClass parses the class starting at pattern[start] == '[' and returns
 // the token and the number of bytes it spans.
-func parseClass(pattern string, start int) (token, int, error) {
+func parseClass(fl globFlag, pattern string, start int) (token, int, error) {
 	tok := token{kind: tokClass}
 	i := start + 1
 	if i < len(pattern) && (pattern[i] == '!' || pattern[i] == '^') {
@@ -101,7 +117,7 @@ func parseClass(pattern string, start int) (token, int, error) {
 	first := true
 	for {
 		if i >= len(pattern) {
-			return token{}, 0, usagef(`--event "%s": unterminated [ in the pattern; close the character class, e.g. "[A-Z]*Sent", or use ? for any one character`, pattern)
+			return token{}, 0, usagef(`%s "%s": unterminated [ in the pattern; close the character class, e.g. %s, or use ? for any one character`, fl.name, pattern, fl.class)
 		}
 		if pattern[i] == ']' && !first {
 			i++
@@ -117,7 +133,7 @@ func parseClass(pattern string, start int) (token, int, error) {
 			hi, m = utf8.DecodeRuneInString(pattern[i+1:])
 			i += 1 + m
 			if hi < lo {
-				return token{}, 0, usagef(`--event "%s": bad range %c-%c in [...]; write the lower end first, e.g. [a-z]`, pattern, lo, hi)
+				return token{}, 0, usagef(`%s "%s": bad range %c-%c in [...]; write the lower end first, e.g. [a-z]`, fl.name, pattern, lo, hi)
 			}
 		}
 		tok.ranges = append(tok.ranges, runeRange{lo, hi})

@@ -1,0 +1,61 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/record"
+)
+
+// benchRecording is n records shaped like a TMS chat session.
+func benchRecording(n int) []byte {
+	var buf []byte
+	ts := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		ts = ts.Add(700 * time.Millisecond)
+		r := record.Record{TS: ts, Type: record.TypeEvent, Channel: "private-chat." + strconv.Itoa(42+i%4), SocketID: "48213.9930271"}
+		uid := strconv.Itoa(1 + i%20)
+		switch i % 10 {
+		case 0, 1, 2, 3:
+			r.Event = `App\Events\MessageSent`
+			r.Data = []byte(`{"message":{"id":` + strconv.Itoa(1200+i) + `,"chat_id":42,"user_id":` + uid + `,"content":"Morning! Is the release still on for today?","temp_id":"tmp-1795683600-` + uid + `","created_at":"2026-11-26T09:00:00.701000Z","user":{"id":` + uid + `,"name":"Alice"}}}`)
+		case 4, 5, 6:
+			r.Event = `App\Events\UserIsTyping`
+			r.Data = []byte(`{"chat_id":42,"user":{"id":` + uid + `,"name":"Alice"},"typing":true}`)
+		case 7, 8:
+			r.Event = `App\Events\MessagesRead`
+			r.Data = []byte(`{"chat_id":42,"user":{"id":` + uid + `,"name":"Alice"},"message_ids":[1201,1202]}`)
+		default:
+			r.Type, r.Channel, r.UserID = record.TypeMemberAdded, "presence-chat.42", uid
+			r.Data = []byte(`{"name":"Alice"}`)
+		}
+		buf = r.AppendJSON(buf)
+	}
+	return buf
+}
+
+// BenchmarkReplayJSON is the hot path of the replay-vs-jq benchmark:
+// JSON out, an event glob and a --where condition, over 100,000 records.
+func BenchmarkReplayJSON(b *testing.B) {
+	data := benchRecording(100000)
+	path := filepath.Join(b.TempDir(), "rec.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		io := &iostreams.IO{In: bytes.NewReader(nil), Out: io.Discard, ErrOut: io.Discard}
+		opts := &Options{IO: io, Files: []string{path}, JSON: true, Events: []string{"MessageSent"}, Wheres: []string{"data.message.user_id=8"}}
+		if err := runReplay(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

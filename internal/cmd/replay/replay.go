@@ -1,0 +1,453 @@
+// Package replay implements `tmsws replay FILE...`: read recordings of JSON
+// records back, filter them like listen does, and show them again (as fast
+// as possible, or keeping the recorded timing), or with --serve play them
+// to every client of an embedded Pusher server.
+package replay
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/record"
+	"github.com/amusoft/tmsws/internal/render"
+)
+
+// Options are the parsed flags of `tmsws replay`.
+type Options struct {
+	IO       *iostreams.IO
+	Settings *config.Settings
+
+	Files        []string // "-" is stdin
+	Channels     []string // globs over the recorded channel names
+	Events       []string
+	Wheres       []string
+	JSON         bool
+	Pretty       bool
+	Output       string
+	Count        int
+	ShowProtocol bool
+	Speed        float64 // 0: as fast as possible
+	Realtime     bool    // --speed 1
+	Serve        string  // ADDR: be a Pusher server playing the recordings
+	Loop         bool    // with Serve: play again and again
+
+	// Now and Sleep are the clock of --speed; nil means the real one.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Location is the zone of the pretty time column; nil means time.Local.
+	Location *time.Location
+}
+
+// NewCmdReplay builds `tmsws replay`. runF replaces the behaviour in flag
+// tests.
+func NewCmdReplay(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "replay FILE...",
+		Short: "Show recorded events again, or serve them to Pusher clients",
+		Long: `Read recordings of JSON records (what listen --json and -o write) and show
+them again: pretty on a terminal, JSON lines otherwise, through the same
+filters as listen. FILE may be - for stdin; several files are read in order;
+gzip-compressed files are read as they are (by their content, whatever their
+name).
+
+-c/--channel is a glob over the recorded channel names here (private-chat.*).
+By default only event, member_added and member_removed records come out;
+--show-protocol adds the connection records. A line without "type" is an
+event; fields replay does not know are ignored; blank lines are skipped.
+
+Replay runs as fast as it can read; --speed X keeps the recorded timing
+(from the records' ts) scaled by X, 2 being twice as fast; --realtime is
+--speed 1. Records without ts come out at once.
+
+With JSON output the records pass through byte for byte (a CRLF line ending
+becomes LF); each line is only checked to be one JSON object. Pretty output
+and --speed read every field and also refuse a known field of the wrong type
+(a ts that is not RFC 3339, say).
+
+A malformed line is reported on stderr as FILE:LINE: reason (stdin:LINE for
+-), skipped, and the replay goes on: every valid line still comes out. The
+exit status is then 1 ("replay: N malformed lines skipped"), so scripts and
+CI notice; it is 0 when every line was good. A file that cannot be opened
+stops the replay before any output (exit 1); bad flags exit 2, and Ctrl-C
+exits 130 with every line written so far complete.
+
+With --serve ADDR, replay is instead a Pusher protocol 7 server on ADDR
+(e.g. 127.0.0.1:6001) that plays the selected events of each channel to
+every client that subscribes to it, from the moment it subscribes, with the
+timing of --speed (default: all at once) and again and again with --loop.
+It serves POST /broadcasting/auth, which signs for any socket and channel,
+and checks signatures against --app-secret (default "` + DefaultServeSecret + `",
+for local use). Malformed lines are reported the same way and skipped; the
+server starts anyway. It runs until Ctrl-C.`,
+		Example: `  tmsws replay session.jsonl
+  tmsws replay session.jsonl.gz --json -e MessageSent --where data.message.user_id=8
+  tmsws replay day1.jsonl day2.jsonl -c 'private-chat.*' --count 10
+  tmsws listen -c private-chat.42 --json | tmsws replay - --pretty
+  tmsws replay session.jsonl --realtime
+  tmsws replay session.jsonl --serve 127.0.0.1:6001 --speed 1 --loop`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &cmdutil.UsageError{Msg: "no recording given", Hint: "name the files to replay, e.g. tmsws replay session.jsonl, or - for stdin"}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Files = args
+			if err := opts.validate(c.Flags().Changed("speed")); err != nil {
+				return err
+			}
+			s, err := f.Settings(c)
+			if err != nil {
+				return err
+			}
+			opts.Settings = s
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			if opts.Serve != "" {
+				return runServe(c.Context(), opts)
+			}
+			return runReplay(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&opts.Channels, "channel", "c", nil, "keep records of channels whose name matches the glob, e.g. 'private-chat.*' (repeatable)")
+	fl.StringArrayVarP(&opts.Events, "event", "e", nil, "keep events whose name matches the glob, full (App\\Events\\MessageSent) or short (MessageSent); repeatable")
+	fl.StringArrayVar(&opts.Wheres, "where", nil, "keep events where a condition holds: PATH[=|!=|>|>=|<|<=|~]VALUE, e.g. data.message.user_id=42; repeatable")
+	fl.BoolVar(&opts.JSON, "json", false, "one JSON record per line (the default when stdout is not a terminal)")
+	fl.BoolVar(&opts.Pretty, "pretty", false, "colour-coded lines (the default on a terminal)")
+	fl.StringVarP(&opts.Output, "output", "o", "", "also append the JSON records to `FILE`")
+	fl.IntVar(&opts.Count, "count", 0, "exit 0 after N matching events")
+	fl.BoolVar(&opts.ShowProtocol, "show-protocol", false, "also show pusher:* and connection records")
+	fl.Float64Var(&opts.Speed, "speed", 0, "keep the recorded timing scaled by `X` (2 = twice as fast); 0 = as fast as possible")
+	fl.BoolVar(&opts.Realtime, "realtime", false, "keep the recorded timing (--speed 1)")
+	fl.StringVar(&opts.Serve, "serve", "", "be a Pusher server on `ADDR` (host:port) that plays the recordings to its clients")
+	fl.BoolVar(&opts.Loop, "loop", false, "with --serve: play the recording again and again")
+	return cmd
+}
+
+func (o *Options) validate(speedSet bool) error {
+	switch {
+	case o.JSON && o.Pretty:
+		return cmdutil.Usagef("--json and --pretty exclude each other")
+	case o.Count < 0:
+		return cmdutil.Usagef("--count must be 0 or more, got %d", o.Count)
+	case math.IsNaN(o.Speed) || math.IsInf(o.Speed, 0) || o.Speed < 0:
+		return &cmdutil.UsageError{Msg: fmt.Sprintf("--speed must be 0 or more, got %g", o.Speed), Hint: "--speed 1 keeps the recorded timing, 2 is twice as fast, 0 as fast as possible"}
+	case o.Realtime && speedSet:
+		return &cmdutil.UsageError{Msg: "--realtime and --speed exclude each other", Hint: "--realtime is --speed 1: give one of them"}
+	case o.Loop && o.Serve == "":
+		return &cmdutil.UsageError{Msg: "--loop needs --serve", Hint: "--loop repeats the recording for the clients of --serve ADDR"}
+	}
+	if o.Serve != "" {
+		for _, fl := range []struct {
+			set  bool
+			name string
+		}{{o.JSON, "--json"}, {o.Pretty, "--pretty"}, {o.Output != "", "--output"}, {o.Count > 0, "--count"}, {o.ShowProtocol, "--show-protocol"}} {
+			if fl.set {
+				return &cmdutil.UsageError{Msg: fl.name + " does not apply with --serve", Hint: "--serve plays the recording to Pusher clients; watch it with tmsws listen"}
+			}
+		}
+	}
+	return nil
+}
+
+// speed is the effective --speed.
+func (o *Options) speed() float64 {
+	if o.Realtime {
+		return 1
+	}
+	return o.Speed
+}
+
+// MalformedError says that lines of the recordings were malformed: each was
+// reported on stderr and skipped, and every valid line was replayed. It
+// exits with 1.
+type MalformedError struct{ Lines int }
+
+func (e *MalformedError) Error() string {
+	if e.Lines == 1 {
+		return "replay: 1 malformed line skipped (reported above)"
+	}
+	return fmt.Sprintf("replay: %d malformed lines skipped (reported above)", e.Lines)
+}
+
+// maxReports is how many malformed lines are reported one by one; the rest
+// are counted, so a binary file given by mistake does not flood stderr.
+const maxReports = 100
+
+// reporter reports malformed lines on stderr as FILE:LINE: reason.
+type reporter struct {
+	w     io.Writer
+	count int
+}
+
+func (r *reporter) report(src string, n int, err error) {
+	r.count++
+	switch {
+	case r.count <= maxReports:
+		fmt.Fprintf(r.w, "%s:%d: %v\n", src, n, err)
+	case r.count == maxReports+1:
+		fmt.Fprintf(r.w, "replay: more malformed lines follow; only the first %d are shown\n", maxReports)
+	}
+}
+
+func isDefault(typ string) bool {
+	switch typ {
+	case record.TypeEvent, record.TypeMemberAdded, record.TypeMemberRemoved:
+		return true
+	}
+	return false
+}
+
+// selector decides which lines come out: valid JSON objects of the
+// default types (all types with --show-protocol) that pass the filter.
+type selector struct {
+	flt          *filter.Filter
+	showProtocol bool
+}
+
+// verdicts of selector.check
+const (
+	drop      uint8 = iota // valid, filtered out
+	keep                   // comes out
+	keepEvent              // comes out and counts for --count
+	malformed              // reported and skipped
+)
+
+// check validates line and applies the filters; err says why a line is
+// malformed.
+func (s *selector) check(line []byte) (uint8, error) {
+	if err := record.Validate(line); err != nil {
+		return malformed, err
+	}
+	typ := filter.RecordType(line)
+	if !s.showProtocol && !isDefault(typ) {
+		return drop, nil
+	}
+	if !s.flt.MatchJSONType(line, typ) {
+		return drop, nil
+	}
+	if typ == record.TypeEvent {
+		return keepEvent, nil
+	}
+	return keep, nil
+}
+
+// sink is where the selected lines go: stdout (JSON lines or pretty) and
+// the --output file.
+type sink struct {
+	json   *record.Writer
+	pretty *render.Pretty
+	file   *record.Writer
+	count  int // events written
+	max    int // --count
+}
+
+// writeLine writes a selected line; r is its decoded record when the output
+// is pretty. It returns errStop once --count events are out.
+func (k *sink) writeLine(line []byte, r *record.Record, verdict uint8) error {
+	if k.pretty != nil {
+		if err := k.pretty.Write(r); err != nil {
+			return err
+		}
+	} else if err := k.json.WriteLine(line); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if k.file != nil {
+		if err := k.file.WriteLine(line); err != nil {
+			return fmt.Errorf("write --output file: %w", err)
+		}
+	}
+	if verdict == keepEvent {
+		k.count++
+		if k.max > 0 && k.count >= k.max {
+			return errStop
+		}
+	}
+	return nil
+}
+
+func (k *sink) flush() error {
+	var err error
+	if k.pretty != nil {
+		err = k.pretty.Flush()
+	} else if err = k.json.Flush(); err != nil {
+		err = fmt.Errorf("write output: %w", err)
+	}
+	if k.file != nil {
+		if ferr := k.file.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("write --output file: %w", ferr)
+		}
+	}
+	return err
+}
+
+func runReplay(ctx context.Context, opts *Options) error {
+	flt, err := filter.CompileWithChannels(opts.Channels, opts.Events, opts.Wheres)
+	if err != nil {
+		return err
+	}
+	if err := checkFiles(opts.Files); err != nil {
+		return err
+	}
+	colorFlag := config.DefaultColor
+	if opts.Settings != nil {
+		colorFlag = opts.Settings.Color
+	}
+
+	out := &sink{max: opts.Count}
+	if opts.Output != "" {
+		f, err := openOutput(opts.Output, opts.Files)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out.file = record.NewWriter(f)
+	}
+	if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
+		out.pretty = render.NewPretty(bufio.NewWriterSize(opts.IO.Out, 64<<10), render.Options{
+			Color:    opts.IO.ColorEnabled(colorFlag, opts.IO.OutTTY),
+			Location: opts.Location,
+		})
+	} else {
+		out.json = record.NewWriter(opts.IO.Out)
+	}
+
+	sel := &selector{flt: flt, showProtocol: opts.ShowProtocol}
+	rep := &reporter{w: opts.IO.ErrOut}
+	if speed := opts.speed(); out.pretty != nil || speed > 0 {
+		err = replayDecoded(ctx, opts, sel, out, rep)
+	} else {
+		err = replayRaw(ctx, opts, sel, out, rep)
+	}
+	if ferr := out.flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	switch {
+	case ctx.Err() != nil && (err == nil || errors.Is(err, ctx.Err())):
+		return ctx.Err()
+	case err != nil:
+		return err
+	case rep.count > 0:
+		return &MalformedError{Lines: rep.count}
+	}
+	return nil
+}
+
+// replayDecoded is replay line by line with every selected record decoded:
+// for pretty output and for --speed, which need the fields.
+func replayDecoded(ctx context.Context, opts *Options, sel *selector, out *sink, rep *reporter) error {
+	speed := opts.speed()
+	pace := &pacer{speed: speed, now: opts.Now, sleep: opts.Sleep}
+	if pace.now == nil {
+		pace.now = time.Now
+	}
+	if pace.sleep == nil {
+		pace.sleep = sleepCtx
+	}
+	return scan(ctx, opts.Files, opts.IO.In, out.flush, func(src string, n int, line []byte) error {
+		verdict, err := sel.check(line)
+		if verdict == malformed {
+			rep.report(src, n, err)
+			return nil
+		}
+		if verdict == drop {
+			return nil
+		}
+		r, err := record.Decode(line)
+		if err != nil {
+			rep.report(src, n, err)
+			return nil
+		}
+		if speed > 0 {
+			if err := pace.wait(ctx, r.TS, out.flush); err != nil {
+				return err
+			}
+		}
+		return out.writeLine(line, &r, verdict)
+	})
+}
+
+// openOutput opens the -o file for appending, refusing one that is also
+// being read: the replay would read its own output for ever.
+func openOutput(name string, inputs []string) (*os.File, error) {
+	if st, err := os.Stat(name); err == nil {
+		for _, in := range inputs {
+			if in == "-" {
+				continue
+			}
+			if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
+				return nil, &cmdutil.UsageError{Msg: fmt.Sprintf("--output %s is also a recording being replayed", name), Hint: "write to another file"}
+			}
+		}
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open --output file: %w", err)
+	}
+	return f, nil
+}
+
+// pacer keeps the recorded timing: a record stamped ts comes out at
+// start + (ts - first ts) / speed, where start is when the first stamped
+// record came out. Measuring from the start rather than from the previous
+// record keeps time spent writing from adding up.
+type pacer struct {
+	speed float64
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+
+	started bool
+	first   time.Time // ts of the first stamped record
+	startAt time.Time // when it came out
+}
+
+func (p *pacer) wait(ctx context.Context, ts time.Time, flush func() error) error {
+	if ts.IsZero() {
+		return nil
+	}
+	if !p.started {
+		p.started, p.first, p.startAt = true, ts, p.now()
+		return nil
+	}
+	offset := float64(ts.Sub(p.first)) / p.speed
+	if offset <= 0 {
+		return nil
+	}
+	if offset > math.MaxInt64/2 {
+		offset = math.MaxInt64 / 2
+	}
+	d := p.startAt.Add(time.Duration(offset)).Sub(p.now())
+	if d <= 0 {
+		return nil
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return p.sleep(ctx, d)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
