@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/cmd/demo"
 	"github.com/amusoft/tmsws/internal/cmd/listen"
 	"github.com/amusoft/tmsws/internal/cmd/login"
 	"github.com/amusoft/tmsws/internal/cmd/replay"
@@ -125,6 +126,7 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(login.NewCmdLogout(f, nil))
 	root.AddCommand(listen.NewCmdListen(f, nil))
 	root.AddCommand(replay.NewCmdReplay(f, nil))
+	root.AddCommand(demo.NewCmdDemo(f, nil))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",

@@ -44,6 +44,10 @@ type Options struct {
 	ReconnectAttempts int
 	ReconnectDelay    time.Duration
 
+	// StopAfter ends the run after this many records were shown (demo knows
+	// how many its recording holds); 0 means no limit.
+	StopAfter int
+
 	// Tuning for tests; zero means the protocol defaults.
 	PongTimeout time.Duration
 	MaxActivity time.Duration
@@ -160,7 +164,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 
-	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count}
+	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count, maxShown: opts.StopAfter}
 	stdout := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
 		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local, Channels: opts.Channels})
@@ -275,6 +279,8 @@ type sink struct {
 	out          output
 	file         *record.Writer
 	count, max   int
+	shown        int
+	maxShown     int
 }
 
 func (s *sink) Write(r *record.Record) error {
@@ -291,6 +297,10 @@ func (s *sink) Write(r *record.Record) error {
 		if err := s.file.Write(r); err != nil {
 			return fmt.Errorf("write --output file: %w", err)
 		}
+	}
+	s.shown++
+	if s.maxShown > 0 && s.shown >= s.maxShown {
+		return errCountReached
 	}
 	if r.Type == record.TypeEvent {
 		s.count++
