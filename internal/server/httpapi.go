@@ -3,15 +3,11 @@ package server
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -153,54 +149,19 @@ func (s *Server) verifyAPIRequest(r *http.Request) ([]byte, *apiError) {
 			"Timestamp expired: Given timestamp (%d) not within %ds of server time (%d); check the clock of the publisher", ts, timestampWindow, now)
 	}
 	if len(body) > 0 {
-		sum := md5.Sum(body)
-		md := hex.EncodeToString(sum[:])
+		md := auth.BodyMD5(body)
 		if given := q.Get("body_md5"); given != "" && !strings.EqualFold(given, md) {
 			return nil, apiErrorf(http.StatusUnauthorized, "body_md5 %q is not the MD5 of the body (%s)", given, md)
 		}
 		q.Set("body_md5", md)
 	}
-	toSign := apiStringToSign(r.Method, r.URL.Path, q)
+	toSign := auth.APIStringToSign(r.Method, r.URL.Path, q)
 	given := q.Get("auth_signature")
 	if !hmac.Equal([]byte(strings.ToLower(given)), []byte(auth.Sign(s.cfg.AppSecret, toSign))) {
 		return nil, apiErrorf(http.StatusUnauthorized,
 			"Invalid signature: you should have sent HmacSHA256Hex(%q, your_secret_key), but you sent %q", toSign, given)
 	}
 	return body, nil
-}
-
-// apiStringToSign is "METHOD\nPATH\nQUERY" of Pusher's HTTP API signing:
-// every parameter but auth_signature, keys lowercased and sorted, as
-// unescaped key=value pairs joined with "&" (several values of one key
-// joined with ",").
-func apiStringToSign(method, path string, params url.Values) string {
-	lower := make(map[string][]string, len(params))
-	keys := make([]string, 0, len(params))
-	for k, v := range params {
-		lk := strings.ToLower(k)
-		if lk == "auth_signature" {
-			continue
-		}
-		if _, seen := lower[lk]; !seen {
-			keys = append(keys, lk)
-		}
-		lower[lk] = append(lower[lk], v...)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(strings.ToUpper(method))
-	b.WriteString("\n")
-	b.WriteString(path)
-	b.WriteString("\n")
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(strings.Join(lower[k], ","))
-	}
-	return b.String()
 }
 
 // rawEvent is an event as the HTTP API's JSON has it; fields are checked

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
+	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/soketitest"
 )
 
@@ -69,7 +70,7 @@ func exampleQuery() url.Values {
 
 func TestHTTPAPIWorkedExample(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, exampleToSign, apiStringToSign("POST", "/apps/3/events", exampleQuery()))
+	assert.Equal(t, exampleToSign, auth.APIStringToSign("POST", "/apps/3/events", exampleQuery()))
 
 	s := exampleServer(t, 0, Config{})
 	c, _ := connect(t, s)
@@ -97,7 +98,7 @@ func TestHTTPAPIStringToSign(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tt.want, apiStringToSign("post", "/p", tt.params))
+			assert.Equal(t, tt.want, auth.APIStringToSign("post", "/p", tt.params))
 		})
 	}
 }

@@ -3,68 +3,30 @@ package soketitest
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/amusoft/tmsws/internal/auth"
 )
 
-// StringToSign is what the Pusher HTTP API signs for a request:
-// "METHOD\nPATH\nQUERY", where QUERY is every parameter except
-// auth_signature, keys lowercased and sorted, as unescaped key=value pairs
-// joined with "&" (multiple values of one key joined with ",").
+// StringToSign is auth.APIStringToSign, kept for the tests of this package.
 func StringToSign(method, path string, params url.Values) string {
-	keys := make([]string, 0, len(params))
-	lower := make(map[string][]string, len(params))
-	for k, v := range params {
-		lk := strings.ToLower(k)
-		if lk == "auth_signature" {
-			continue
-		}
-		if _, seen := lower[lk]; !seen {
-			keys = append(keys, lk)
-		}
-		lower[lk] = append(lower[lk], v...)
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, k := range keys {
-		pairs[i] = k + "=" + strings.Join(lower[k], ",")
-	}
-	return strings.ToUpper(method) + "\n" + path + "\n" + strings.Join(pairs, "&")
+	return auth.APIStringToSign(method, path, params)
 }
 
-// Sign is the hex HMAC-SHA256 of s keyed with secret, the signature the
-// Pusher protocol uses everywhere.
+// Sign is the hex HMAC-SHA256 of s keyed with secret.
 func Sign(secret, s string) string { return auth.Sign(secret, s) }
 
-// SignedQuery returns params plus the authentication parameters of a Pusher
-// HTTP API request: auth_key, auth_timestamp, auth_version=1.0, body_md5
-// when body is not empty, and auth_signature.
+// SignedQuery is auth.SignAPIQuery: params plus the HTTP API's
+// authentication parameters.
 func SignedQuery(method, path string, params url.Values, body []byte, key, secret string, now time.Time) url.Values {
-	q := url.Values{}
-	for k, v := range params {
-		q[k] = append([]string(nil), v...)
-	}
-	q.Set("auth_key", key)
-	q.Set("auth_timestamp", strconv.FormatInt(now.Unix(), 10))
-	q.Set("auth_version", "1.0")
-	if len(body) > 0 {
-		sum := md5.Sum(body)
-		q.Set("body_md5", hex.EncodeToString(sum[:]))
-	}
-	q.Set("auth_signature", Sign(secret, StringToSign(method, path, q)))
-	return q
+	return auth.SignAPIQuery(method, path, params, body, key, secret, now)
 }
 
 var channelName = regexp.MustCompile(`\A#?[-a-zA-Z0-9_=@,.;]+\z`)
