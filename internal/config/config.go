@@ -43,7 +43,13 @@ const (
 	EnvAuthURL   = "TMSWS_AUTH_URL"
 	EnvToken     = "TMSWS_TOKEN"
 	EnvAppSecret = "TMSWS_APP_SECRET"
+	EnvAppID     = "TMSWS_APP_ID"
 )
+
+// FlagAppID is the --app-id flag. It is not one of the root's connection
+// flags: a command that needs the app id (tmsws trigger) registers it on its
+// own flag set, and Resolve reads it from there when it exists.
+const FlagAppID = "app-id"
 
 // Token sources as Settings.TokenSource reports them.
 const (
@@ -101,6 +107,10 @@ type Settings struct {
 	// "credentials file (profile X)", or "" when there is no token.
 	TokenSource string
 	AppSecret   string
+	// AppID is the app id of the HTTP API's /apps/{id}: the command's own
+	// --app-id flag, else TMSWS_APP_ID, else the profile's app-id; "" when
+	// none is set.
+	AppID       string
 	Header      http.Header
 	Insecure    bool
 	CACert      string
@@ -115,7 +125,7 @@ type Settings struct {
 }
 
 // profileKeys are the keys a profile of the config file may set.
-var profileKeys = []string{"host", "port", "scheme", "key", "cluster", "api-url", "auth-url", "app-secret",
+var profileKeys = []string{"host", "port", "scheme", "key", "cluster", "api-url", "auth-url", "app-id", "app-secret",
 	"header", "insecure", "cacert", "http-timeout", "color"}
 
 type rank int
@@ -243,6 +253,9 @@ func (f *Flags) Resolve(fs *pflag.FlagSet, env func(string) string) (*Settings, 
 	}
 
 	s.AppSecret = strings.TrimSpace(r.get("app-secret", f.AppSecret, EnvAppSecret, "").s)
+	if err := resolveAppID(r, s); err != nil {
+		return nil, err
+	}
 	s.Verbose = f.Verbose
 	return s, nil
 }
@@ -347,6 +360,23 @@ func resolveServer(r *resolver, f *Flags, s *Settings) error {
 	s.Key = strings.TrimSpace(key.s)
 	if s.Key == "" || strings.ContainsAny(s.Key, "/?# \t") {
 		return key.fail("not an app key: use the key of the app (REVERB_APP_KEY or PUSHER_APP_KEY)")
+	}
+	return nil
+}
+
+// resolveAppID reads --app-id from fs when the command defines it, then
+// TMSWS_APP_ID, then the profile.
+func resolveAppID(r *resolver, s *Settings) error {
+	flagVal := ""
+	if r.fs != nil {
+		if fl := r.fs.Lookup(FlagAppID); fl != nil {
+			flagVal = fl.Value.String()
+		}
+	}
+	id := r.get(FlagAppID, flagVal, EnvAppID, "")
+	s.AppID = strings.TrimSpace(id.s)
+	if strings.ContainsAny(s.AppID, "/?#% \t") {
+		return id.fail("not an app id: use the id of the app (REVERB_APP_ID, PUSHER_APP_ID or SOKETI_DEFAULT_APP_ID)")
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ func (su setup) resolve(t *testing.T) (*Settings, string, error) {
 	}
 	fs := pflag.NewFlagSet("tmsws", pflag.ContinueOnError)
 	f := AddFlags(fs)
+	fs.String(FlagAppID, "", "a command's own --app-id, as tmsws trigger has")
 	require.NoError(t, fs.Parse(su.args))
 	f.AllowNewProfile = su.allowNew
 	s, err := f.Resolve(fs, func(k string) string { return env[k] })
@@ -125,6 +126,8 @@ func TestResolvePrecedence(t *testing.T) {
 			def: "https://tms.amusoft.uz/broadcasting/auth"},
 		{key: "app-secret", envVar: EnvAppSecret, get: func(s *Settings) string { return s.AppSecret },
 			flag: "flag-secret", envVal: "env-secret", prof: "profile-secret", def: ""},
+		{key: "app-id", envVar: EnvAppID, get: func(s *Settings) string { return s.AppID },
+			flag: "flag-id", envVal: "env-id", prof: "123456", def: ""},
 		{key: "color", get: func(s *Settings) string { return s.Color },
 			flag: "never", prof: "always", def: "auto"},
 		{key: "http-timeout", get: func(s *Settings) string { return s.HTTPTimeout.String() },
@@ -444,7 +447,9 @@ func TestResolveValidation(t *testing.T) {
 		{"profile insecure", setup{config: "[default]\ninsecure = maybe\n"},
 			"DIR/config:2: insecure = maybe: not a boolean: use true or false"},
 		{"unknown key in the profile", setup{config: "[default]\nhots = x\n"},
-			`DIR/config:2: unknown key "hots": profiles take host, port, scheme, key, cluster, api-url, auth-url, app-secret, header, insecure, cacert, http-timeout, color`},
+			`DIR/config:2: unknown key "hots": profiles take host, port, scheme, key, cluster, api-url, auth-url, app-id, app-secret, header, insecure, cacert, http-timeout, color`},
+		{"--app-id", setup{args: []string{"--app-id", "a/b"}},
+			"--app-id a/b: not an app id: use the id of the app (REVERB_APP_ID, PUSHER_APP_ID or SOKETI_DEFAULT_APP_ID)"},
 		{"token in the config file", setup{config: "[default]\ntoken = 1|abcdef\n"},
 			"DIR/config:2: a token does not belong in the config file: run tmsws login --profile default (it stores the token in the 0600 credentials file) or use TMSWS_TOKEN"},
 		{"malformed line", setup{config: "[default]\nhost tms.example\n"},
@@ -529,4 +534,16 @@ func TestResolveWithoutHome(t *testing.T) {
 	var ue *UsageError
 	require.ErrorAs(t, err, &ue)
 	assert.Equal(t, "--profile ci: cannot find the config folder: set HOME or XDG_CONFIG_HOME", err.Error())
+}
+
+func TestResolveAppIDWithoutTheFlag(t *testing.T) {
+	t.Parallel()
+	// Commands without their own --app-id still see the env and the profile.
+	fs := pflag.NewFlagSet("tmsws", pflag.ContinueOnError)
+	f := AddFlags(fs)
+	require.NoError(t, fs.Parse(nil))
+	env := map[string]string{"XDG_CONFIG_HOME": t.TempDir(), EnvAppID: "env-id"}
+	s, err := f.Resolve(fs, func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, "env-id", s.AppID)
 }

@@ -70,6 +70,9 @@ type Client struct {
 	rand           func() float64
 	// sleep waits for d or ctx; tests replace it to observe delays.
 	sleep func(ctx context.Context, d time.Duration) error
+	// sends carries Send's frames to the live session's run loop, the only
+	// writer of data frames.
+	sends chan sendRequest
 }
 
 // New returns a Client with defaults applied.
@@ -92,7 +95,7 @@ func New(opts Options) *Client {
 	if opts.Log == nil {
 		opts.Log = nopLogger{}
 	}
-	return &Client{opts: opts, rand: rand.Float64, sleep: sleepCtx}
+	return &Client{opts: opts, rand: rand.Float64, sleep: sleepCtx, sends: make(chan sendRequest)}
 }
 
 // Run connects and streams records to the Sink until ctx ends, the Sink

@@ -248,6 +248,13 @@ func (s *session) run(ctx context.Context) error {
 			if err := s.authorized(ar); err != nil {
 				return err
 			}
+		case req := <-c.sends:
+			err := s.write(req.msg)
+			req.done <- err
+			if err != nil {
+				s.lost = true
+				return s.disconnected(&disconnect{reason: "write failed", err: err})
+			}
 		case <-idle.C:
 			last := s.lastRecv.Load()
 			if pingSent != 0 {
