@@ -7,15 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
@@ -23,6 +19,7 @@ import (
 	"github.com/amusoft/tmsws/internal/pusher"
 	"github.com/amusoft/tmsws/internal/record"
 	"github.com/amusoft/tmsws/internal/render"
+	"github.com/amusoft/tmsws/internal/stats"
 )
 
 // Options are the parsed flags of `tmsws listen`.
@@ -40,6 +37,7 @@ type Options struct {
 	Count        int
 	Duration     time.Duration
 	ShowProtocol bool
+	Stats        bool
 
 	ReconnectAttempts int
 	ReconnectDelay    time.Duration
@@ -103,26 +101,18 @@ line. Status lines go to stderr, so stdout is always clean for jq.`,
 	fl.IntVar(&opts.Count, "count", 0, "exit 0 after N matching events")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (exit 0), e.g. 30s, 5m")
 	fl.BoolVar(&opts.ShowProtocol, "show-protocol", false, "also show pusher:* and connection records")
+	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v): events per channel and event, rate, reconnects, largest payload")
 	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", 5, "reconnects in a row that may fail before giving up; 0 retries forever")
 	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", 3*time.Second, "first delay before reconnecting; it grows with jitter on repeated failures")
 	return cmd
 }
 
-var channelName = regexp.MustCompile(`^#?[-a-zA-Z0-9_=@,.;]+$`)
-
 func (o *Options) validate() error {
 	if len(o.Channels) == 0 {
 		return &cmdutil.UsageError{Msg: "no channel given", Hint: "pass -c/--channel NAME, e.g. tmsws listen -c private-chat.42"}
 	}
-	seen := map[string]bool{}
-	for _, ch := range o.Channels {
-		if !channelName.MatchString(ch) || len(ch) > 200 {
-			return &cmdutil.UsageError{Msg: fmt.Sprintf("invalid channel name %q", ch), Hint: "channel names use letters, digits and _ - = @ , . ; (at most 200 characters)"}
-		}
-		if seen[ch] {
-			return cmdutil.Usagef("channel %q given twice", ch)
-		}
-		seen[ch] = true
+	if err := cmdutil.CheckChannels(o.Channels); err != nil {
+		return err
 	}
 	if o.JSON && o.Pretty {
 		return cmdutil.Usagef("--json and --pretty exclude each other")
@@ -155,7 +145,7 @@ func Run(ctx context.Context, opts *Options) error {
 		log.Warn("connection", "--insecure: TLS certificates are not verified")
 	}
 
-	authorizer, err := newAuthorizer(opts, log)
+	authorizer, err := cmdutil.Authorizer(s, opts.Channels, log)
 	if err != nil {
 		return err
 	}
@@ -164,7 +154,11 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 
-	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count, maxShown: opts.StopAfter}
+	var st *stats.Collector // nil: no summary
+	if opts.Stats || s.Verbose {
+		st = stats.New(time.Now())
+	}
+	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count, maxShown: opts.StopAfter, stats: st}
 	stdout := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
 		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local, Channels: opts.Channels})
@@ -187,11 +181,7 @@ func Run(ctx context.Context, opts *Options) error {
 		defer cancel()
 	}
 
-	header := s.Header.Clone()
-	if header == nil {
-		header = http.Header{}
-	}
-	header.Set("User-Agent", "tmsws/"+opts.Version)
+	header := cmdutil.UpgradeHeader(s, opts.Version)
 	client := pusher.New(pusher.Options{
 		URL:               s.WebSocketURL(opts.Version),
 		Header:            header,
@@ -209,6 +199,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if ferr := sink.Flush(); ferr != nil && err == nil {
 		err = ferr
 	}
+	_ = st.Print(opts.IO.ErrOut, time.Now(), opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY))
 	switch {
 	case err == nil:
 		return nil
@@ -219,35 +210,6 @@ func Run(ctx context.Context, opts *Options) error {
 		return nil
 	}
 	return err
-}
-
-// newAuthorizer picks local signing with --app-secret, else the auth
-// endpoint with the token; nil when every channel is public.
-func newAuthorizer(opts *Options, log *cmdutil.StatusLog) (pusher.Authorizer, error) {
-	s := opts.Settings
-	need := false
-	for _, ch := range opts.Channels {
-		if strings.HasPrefix(ch, "private-") || strings.HasPrefix(ch, "presence-") {
-			need = true
-		}
-	}
-	if !need {
-		return nil, nil
-	}
-	if s.AppSecret != "" {
-		log.Debug("auth", "signing channels locally with --app-secret")
-		return &auth.Signer{Key: s.Key, Secret: s.AppSecret}, nil
-	}
-	client, err := s.HTTPClient()
-	if err != nil {
-		return nil, err
-	}
-	if s.Token == "" {
-		log.Warn("auth", "no token: authorizing without one (run tmsws login, or pass --token / TMSWS_TOKEN)")
-	} else {
-		log.Debug("auth", "token "+config.Mask(s.Token)+" from "+s.TokenSource)
-	}
-	return &auth.Endpoint{HTTP: client, URL: s.AuthURL, Token: s.Token, Header: s.Header}, nil
 }
 
 // output is where records are shown on stdout: JSON lines or pretty lines.
@@ -281,9 +243,11 @@ type sink struct {
 	count, max   int
 	shown        int
 	maxShown     int
+	stats        *stats.Collector // nil without --stats or -v
 }
 
 func (s *sink) Write(r *record.Record) error {
+	s.stats.Seen(r)
 	if !s.showProtocol && !r.IsDefault() {
 		return nil
 	}
@@ -299,6 +263,7 @@ func (s *sink) Write(r *record.Record) error {
 		}
 	}
 	s.shown++
+	s.stats.Shown(r)
 	if s.maxShown > 0 && s.shown >= s.maxShown {
 		return errCountReached
 	}

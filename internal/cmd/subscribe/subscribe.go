@@ -1,0 +1,262 @@
+// Package subscribe implements `tmsws subscribe`: the one-shot check for CI.
+// It subscribes every channel, confirms each, optionally waits for expected
+// events, and exits with a code that says what went wrong, all within one
+// deadline.
+package subscribe
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/pusher"
+	"github.com/amusoft/tmsws/internal/stats"
+)
+
+// Options are the parsed flags of `tmsws subscribe`.
+type Options struct {
+	IO       *iostreams.IO
+	Settings *config.Settings
+	Version  string
+
+	Channels []string
+	Expect   string // event name glob; "" waits for no event
+	Wheres   []string
+	Count    int
+	Timeout  time.Duration
+	JSON     bool
+	Stats    bool
+
+	ReconnectAttempts int
+	ReconnectDelay    time.Duration
+}
+
+// Defaults of the flags.
+const (
+	DefaultTimeout           = 30 * time.Second
+	DefaultReconnectAttempts = 2
+	DefaultReconnectDelay    = time.Second
+)
+
+// NewCmdSubscribe builds `tmsws subscribe`. runF replaces the behaviour in
+// flag tests.
+func NewCmdSubscribe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Version: f.Version}
+	cmd := &cobra.Command{
+		Use:   "subscribe -c CHANNEL [-c CHANNEL...] [--expect PATTERN]",
+		Short: "Check in CI that channels can be subscribed and events arrive",
+		Long: `Subscribe every -c channel, confirm each (pusher_internal:subscription_succeeded),
+and with --expect wait for events; exit 0 when everything arrived, else with a
+code that says what went wrong. Everything, reconnects included, happens
+within --timeout.
+
+Private and presence channels are authorized as for listen (the stored token,
+--token/TMSWS_TOKEN, or --app-secret). On stderr, one line per confirmed
+channel with the time since the command started and, for presence channels,
+the member count.
+
+--expect PATTERN waits, once every channel is confirmed, for --count events
+(default 1) whose name matches the glob, full (App\Events\MessageSent) or short
+(MessageSent), and every --where condition. Matching events that arrive while
+other channels are still being confirmed count too.
+
+Output on stdout:
+  without --json  the matched events, one JSON record per line as they arrive
+                  (the same records as listen --json); nothing else
+  with --json     one summary object at the end, success or not, holding the
+                  matched events; all times are milliseconds since the
+                  command started:
+    {"ok":true,                       false on any failure, with "error"
+     "error":"...",                   only when ok is false
+     "socket_id":"123.456",           absent when never connected
+     "connect_ms":12,                 absent when never connected
+     "elapsed_ms":415,
+     "channels":[{"channel":"presence-chat.42","subscribed":true,"ms":41,
+                  "members":3,        presence channels only
+                  "error":"..."}],    when the channel was refused
+     "expected":{"pattern":"MessageSent","where":["data.x=1"],"count":1,"matched":1},
+                                      only with --expect
+     "events":[{"ts":"...","type":"event","channel":"...","event":"...","data":{...}}]}
+
+Exit codes:
+  0  every channel confirmed and every expected event arrived
+  1  an unexpected error (also a 5xx from the auth endpoint)
+  2  bad usage
+  3  an authorization or a subscription was refused
+  4  the connection failed (never connected within --timeout, handshake
+     refused, reconnect attempts used up)
+  5  a confirmation or an expected event did not arrive within --timeout
+  130/143  interrupted (SIGINT/SIGTERM); with --json the summary still comes`,
+		Example: `  tmsws subscribe -c private-chat.42 -c presence-chat.42
+  tmsws subscribe -c private-chat.42 --expect MessageSent --timeout 30s
+  tmsws subscribe -c private-chat.42 --expect MessageSent --where data.message.user_id=8 --count 2
+  tmsws subscribe -c private-chat.42 --expect MessageSent --json | jq -e .ok
+  tmsws subscribe -c presence-chat.42 --json | jq '.channels[0].members'`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]), Hint: "channels go with -c: tmsws subscribe -c " + args[0]}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := opts.validate(c.Flags().Changed("expect"), c.Flags().Changed("count")); err != nil {
+				return err
+			}
+			s, err := f.Settings(c)
+			if err != nil {
+				return err
+			}
+			opts.Settings = s
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return Run(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&opts.Channels, "channel", "c", nil, "channel to subscribe to and confirm (repeatable); the prefix decides the kind: private-, presence-, private-encrypted-, else public")
+	fl.StringVar(&opts.Expect, "expect", "", "after the confirmations, wait for events whose name matches the glob, full (App\\Events\\MessageSent) or short (MessageSent)")
+	fl.StringArrayVar(&opts.Wheres, "where", nil, "with --expect: count only events where a condition holds: PATH[=|!=|>|>=|<|<=|~]VALUE, e.g. data.message.user_id=42; repeatable")
+	fl.IntVar(&opts.Count, "count", 1, "with --expect: how many matching events to wait for")
+	fl.DurationVar(&opts.Timeout, "timeout", DefaultTimeout, "limit for everything: connecting, confirmations and expected events (exit 5 when over)")
+	fl.BoolVar(&opts.JSON, "json", false, "print one summary object on stdout at the end, with the matched events in it")
+	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v)")
+	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", DefaultReconnectAttempts, "reconnects in a row that may fail before giving up (exit 4); 0 retries until --timeout")
+	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", DefaultReconnectDelay, "first delay before reconnecting; it grows with jitter on repeated failures")
+	return cmd
+}
+
+func (o *Options) validate(expectSet, countSet bool) error {
+	if len(o.Channels) == 0 {
+		return &cmdutil.UsageError{Msg: "no channel given", Hint: "pass -c/--channel NAME, e.g. tmsws subscribe -c private-chat.42 --expect MessageSent"}
+	}
+	if err := cmdutil.CheckChannels(o.Channels); err != nil {
+		return err
+	}
+	if expectSet && o.Expect == "" {
+		return &cmdutil.UsageError{Msg: "--expect needs a pattern", Hint: "e.g. --expect MessageSent, or --expect '*' for any event"}
+	}
+	if o.Expect == "" {
+		switch {
+		case len(o.Wheres) > 0:
+			return &cmdutil.UsageError{Msg: "--where needs --expect", Hint: "say which events to wait for, e.g. --expect MessageSent (or --expect '*' for any event)"}
+		case countSet:
+			return &cmdutil.UsageError{Msg: "--count needs --expect", Hint: "say which events to wait for, e.g. --expect MessageSent --count 2"}
+		}
+	}
+	if o.Count < 1 {
+		return cmdutil.Usagef("--count must be 1 or more, got %d", o.Count)
+	}
+	if o.Timeout <= 0 {
+		return &cmdutil.UsageError{Msg: fmt.Sprintf("--timeout must be positive, got %s", o.Timeout), Hint: "e.g. --timeout 30s"}
+	}
+	if o.ReconnectAttempts < 0 {
+		return cmdutil.Usagef("--reconnect-attempts must be 0 (until --timeout) or more, got %d", o.ReconnectAttempts)
+	}
+	if o.ReconnectDelay < 0 {
+		return cmdutil.Usagef("--reconnect-delay must be positive, got %s", o.ReconnectDelay)
+	}
+	return nil
+}
+
+// Run subscribes, confirms and waits as opts says, all before
+// opts.Timeout. It returns nil on success, a *cmdutil.TimeoutError when a
+// confirmation or an expected event did not arrive in time, a
+// *pusher.ConnError when no connection could be made, and the client's
+// error (a refused subscription or authorization) otherwise.
+func Run(ctx context.Context, opts *Options) error {
+	start := time.Now()
+	s := opts.Settings
+	var flt *filter.Filter
+	if opts.Expect != "" {
+		var err error
+		if flt, err = filter.Compile([]string{opts.Expect}, opts.Wheres); err != nil {
+			return err
+		}
+	}
+	log := cmdutil.NewStatusLog(opts.IO.ErrOut, opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY), s.Verbose)
+	if s.Insecure {
+		log.Warn("connection", "--insecure: TLS certificates are not verified")
+	}
+	authorizer, err := cmdutil.Authorizer(opts.Settings, opts.Channels, log)
+	if err != nil {
+		return err
+	}
+	tlsConf, err := s.TLSConfig()
+	if err != nil {
+		return err
+	}
+
+	var st *stats.Collector // nil: no summary
+	if opts.Stats || s.Verbose {
+		st = stats.New(start)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	stdout := bufio.NewWriter(opts.IO.Out)
+	k := newSink(opts, start, flt, log, st, stdout)
+	k.deadline, _ = runCtx.Deadline()
+
+	header := cmdutil.UpgradeHeader(s, opts.Version)
+	url := s.WebSocketURL(opts.Version)
+	client := pusher.New(pusher.Options{
+		URL:               url,
+		Header:            header,
+		TLSConfig:         tlsConf,
+		Channels:          opts.Channels,
+		Authorizer:        authorizer,
+		ReconnectAttempts: opts.ReconnectAttempts,
+		ReconnectDelay:    opts.ReconnectDelay,
+		Sink:              k,
+		// This command prints its own line per confirmed channel, with
+		// the time it took; the client's plain one is for -v.
+		Log: channelLinesAsDebug{log},
+	})
+	err = client.Run(runCtx)
+	end := time.Now()
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case runCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
+		err = k.timeoutError(url, opts.Timeout)
+	}
+	if err == nil {
+		log.Info("subscribe", "ok: "+k.achieved()+" ("+since(start, end)+" since start)")
+	}
+	if ferr := k.Flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	_ = st.Print(opts.IO.ErrOut, end, opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY))
+	if opts.JSON {
+		if werr := k.writeSummary(opts.IO.Out, end, err); werr != nil && err == nil {
+			err = fmt.Errorf("write the summary: %w", werr)
+		}
+	}
+	return err
+}
+
+// channelLinesAsDebug turns the client's "[channel]" status lines into debug
+// lines (warnings stay).
+type channelLinesAsDebug struct{ *cmdutil.StatusLog }
+
+func (l channelLinesAsDebug) Info(tag, msg string) {
+	if tag == "channel" {
+		l.StatusLog.Debug(tag, msg)
+		return
+	}
+	l.StatusLog.Info(tag, msg)
+}
+
+// since is the time from start to t, to the millisecond.
+func since(start, t time.Time) string {
+	return t.Sub(start).Round(time.Millisecond).String()
+}

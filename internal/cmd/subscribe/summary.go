@@ -1,0 +1,87 @@
+package subscribe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+)
+
+// Summary is the object `subscribe --json` prints on stdout at the end.
+// All times are milliseconds since the command started.
+type Summary struct {
+	OK        bool              `json:"ok"`
+	Error     string            `json:"error,omitempty"`
+	SocketID  string            `json:"socket_id,omitempty"`
+	ConnectMS *int64            `json:"connect_ms,omitempty"`
+	ElapsedMS int64             `json:"elapsed_ms"`
+	Channels  []ChannelResult   `json:"channels"`
+	Expected  *ExpectedResult   `json:"expected,omitempty"`
+	Events    []json.RawMessage `json:"events"`
+}
+
+// ChannelResult is one -c channel in the Summary.
+type ChannelResult struct {
+	Channel    string `json:"channel"`
+	Subscribed bool   `json:"subscribed"`
+	MS         *int64 `json:"ms,omitempty"`      // when confirmed
+	Members    *int   `json:"members,omitempty"` // presence channels, when confirmed
+	Error      string `json:"error,omitempty"`   // why it was refused
+}
+
+// ExpectedResult is what --expect waited for and how many matched.
+type ExpectedResult struct {
+	Pattern string   `json:"pattern"`
+	Where   []string `json:"where,omitempty"`
+	Count   int      `json:"count"`
+	Matched int      `json:"matched"`
+}
+
+func (k *sink) summarize(end time.Time, err error) Summary {
+	ms := func(t time.Time) *int64 {
+		v := t.Sub(k.start).Milliseconds()
+		return &v
+	}
+	sum := Summary{
+		OK:        err == nil,
+		SocketID:  k.socketID,
+		ElapsedMS: *ms(end),
+		Channels:  make([]ChannelResult, 0, len(k.channels)),
+		Events:    make([]json.RawMessage, 0, len(k.events)),
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		sum.Error = "interrupted"
+	case err != nil:
+		sum.Error = err.Error()
+	}
+	if k.socketID != "" {
+		sum.ConnectMS = ms(k.connectedAt)
+	}
+	for _, ch := range k.channels {
+		cr := ChannelResult{Channel: ch.name, Subscribed: ch.subscribed, Error: ch.refusal}
+		if ch.subscribed {
+			cr.MS = ms(ch.at)
+			if ch.presence {
+				n := ch.members
+				cr.Members = &n
+			}
+		}
+		sum.Channels = append(sum.Channels, cr)
+	}
+	if k.expect != nil {
+		sum.Expected = &ExpectedResult{Pattern: k.pattern, Where: k.wheres, Count: k.want, Matched: k.matched}
+	}
+	for _, e := range k.events {
+		sum.Events = append(sum.Events, e)
+	}
+	return sum
+}
+
+// writeSummary prints the Summary as one JSON line.
+func (k *sink) writeSummary(w io.Writer, end time.Time, err error) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(k.summarize(end, err))
+}
