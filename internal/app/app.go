@@ -18,9 +18,12 @@ import (
 
 	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/cmd/demo"
+	"github.com/amusoft/tmsws/internal/cmd/doctor"
 	"github.com/amusoft/tmsws/internal/cmd/listen"
 	"github.com/amusoft/tmsws/internal/cmd/login"
 	"github.com/amusoft/tmsws/internal/cmd/replay"
+	"github.com/amusoft/tmsws/internal/cmd/subscribe"
+	"github.com/amusoft/tmsws/internal/cmd/trigger"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
@@ -127,6 +130,9 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(listen.NewCmdListen(f, nil))
 	root.AddCommand(replay.NewCmdReplay(f, nil))
 	root.AddCommand(demo.NewCmdDemo(f, nil))
+	root.AddCommand(subscribe.NewCmdSubscribe(f, nil))
+	root.AddCommand(trigger.NewCmdTrigger(f, nil))
+	root.AddCommand(doctor.NewCmdDoctor(f, nil))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",

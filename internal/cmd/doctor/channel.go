@@ -1,0 +1,241 @@
+package doctor
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/pusher"
+	"github.com/amusoft/tmsws/internal/record"
+)
+
+// The channel steps: a missing or expired token and a refused
+// authorization or subscription are exit code 3, a subscription that is
+// neither confirmed nor refused in time 5.
+
+const hintLogin = "run tmsws login (or pass --token / TMSWS_TOKEN)"
+
+func (d *doctor) token(context.Context) outcome {
+	ch := d.opts.Channel
+	switch {
+	case !needsAuth(ch):
+		return notApplicable("a public channel needs no token")
+	case d.s.AppSecret != "":
+		return notApplicable("not used: the channel is signed locally with --app-secret")
+	}
+	s := d.s
+	if s.Token == "" {
+		err := &auth.Error{Kind: auth.Unauthorized, Op: "token",
+			Detail: "none given with --token or " + config.EnvToken + ", and none stored for profile " + s.Profile + "; " + ch + " must be authorized with one",
+			Hint:   hintLogin}
+		return outcome{detail: err.Error(), hint: err.Hint, err: err}
+	}
+	from := config.Mask(s.Token) + " from " + s.TokenSource
+	claims, ok := jwtClaims(s.Token)
+	if !ok {
+		kind := "an opaque token"
+		if i := strings.IndexByte(s.Token, '|'); i > 0 {
+			if _, err := strconv.Atoi(s.Token[:i]); err == nil {
+				kind = "a Sanctum token"
+			}
+		}
+		return passed(kind + " " + from + " (not a JWT: only the server knows whether it is still valid; the authorization step asks it)")
+	}
+	exp := claims.Get("exp")
+	if exp.Type != gjson.Number {
+		return passed("a JWT " + from + ", without an expiry (exp)")
+	}
+	at := time.Unix(exp.Int(), 0)
+	now := d.now()
+	if !at.After(now) {
+		err := &auth.Error{Kind: auth.Unauthorized, Op: "token",
+			Detail: fmt.Sprintf("the JWT %s expired at %s (%s ago)", from, at.UTC().Format(time.RFC3339), now.Sub(at).Round(time.Second)),
+			Hint:   "the token has expired: " + hintLogin + " for a new one"}
+		return outcome{detail: err.Error(), hint: err.Hint, err: err}
+	}
+	out := passed(fmt.Sprintf("a JWT %s, expires at %s (in %s)", from, at.UTC().Format(time.RFC3339), at.Sub(now).Round(time.Second)))
+	if at.Sub(now) < 5*time.Minute {
+		out.hint = "the token expires in less than five minutes: " + hintLogin + " for a fresh one"
+	}
+	return out
+}
+
+// jwtClaims decodes the payload of a JWT without verifying it: tmsws only
+// wants to know when it expires. ok is false when the token is not a JWT.
+func jwtClaims(token string) (gjson.Result, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return gjson.Result{}, false
+	}
+	header, err1 := decodeSegment(parts[0])
+	payload, err2 := decodeSegment(parts[1])
+	if err1 != nil || err2 != nil || !gjson.ValidBytes(header) || !gjson.ValidBytes(payload) {
+		return gjson.Result{}, false
+	}
+	if !gjson.GetBytes(header, "alg").Exists() {
+		return gjson.Result{}, false
+	}
+	claims := gjson.ParseBytes(payload)
+	if !claims.IsObject() {
+		return gjson.Result{}, false
+	}
+	return claims, true
+}
+
+func decodeSegment(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+func (d *doctor) authorize(ctx context.Context) outcome {
+	ch := d.opts.Channel
+	if !needsAuth(ch) {
+		return notApplicable("a public channel needs no authorization")
+	}
+	var authorizer pusher.Authorizer
+	by := ""
+	if d.s.AppSecret != "" {
+		authorizer, by = &auth.Signer{Key: d.s.Key, Secret: d.s.AppSecret}, "signed locally with --app-secret"
+	} else {
+		client, err := d.s.HTTPClient()
+		if err != nil {
+			return outcome{detail: err.Error(), err: err}
+		}
+		authorizer = &auth.Endpoint{HTTP: client, URL: d.s.AuthURL, Token: d.s.Token, Header: d.s.Header, UserAgent: "tmsws/" + d.opts.Version}
+		by = "authorized by " + auth.RedactURL(d.s.AuthURL)
+	}
+	res, err := authorizer.Authorize(ctx, d.socketID, ch)
+	if err != nil {
+		out := outcome{detail: errorDetail(err), err: err}
+		var ae *auth.Error
+		if errors.As(err, &ae) {
+			out.hint = ae.Hint
+		}
+		return out
+	}
+	d.authRes = res
+	detail := by
+	if res.ChannelData != "" {
+		uid := gjson.Get(res.ChannelData, "user_id")
+		detail += " as user_id " + uid.String()
+		if name := gjson.Get(res.ChannelData, "user_info.name"); name.Exists() {
+			detail += " (" + name.String() + ")"
+		}
+	}
+	if res.SharedSecret != "" {
+		detail += ", with the channel's shared secret"
+	}
+	return passed(detail)
+}
+
+func (d *doctor) subscribe(ctx context.Context) outcome {
+	ch := d.opts.Channel
+	msg := []byte(`{"event":"pusher:subscribe","data":{"channel":`)
+	msg = record.AppendString(msg, ch)
+	if d.authRes.Auth != "" {
+		msg = append(msg, `,"auth":`...)
+		msg = record.AppendString(msg, d.authRes.Auth)
+	}
+	if d.authRes.ChannelData != "" {
+		msg = append(msg, `,"channel_data":`...)
+		msg = record.AppendString(msg, d.authRes.ChannelData)
+	}
+	msg = append(msg, "}}"...)
+	if err := d.write(ctx, msg); err != nil {
+		return fail(d.connErr("sending pusher:subscribe failed", err, "the connection broke: try again"))
+	}
+	for {
+		raw, f, err := d.read(ctx)
+		if err != nil {
+			return d.subscribeReadError(err)
+		}
+		switch {
+		case f.Event == "pusher_internal:subscription_succeeded" && f.Channel == ch:
+			return d.confirmed(raw, f)
+		case f.Event == "pusher:subscription_error" && (f.Channel == ch || f.Channel == ""):
+			status := int(gjson.GetBytes(f.Data, "status").Int())
+			message := gjson.GetBytes(f.Data, "error").String()
+			if message == "" {
+				message = string(f.Data)
+			}
+			return refused(&pusher.SubscriptionError{Channel: ch, Code: status, Message: message})
+		case f.Event == "pusher:error":
+			code, message := pusher.ErrorData(f.Data)
+			switch {
+			case f.Channel == ch || (f.Channel == "" && (code == 0 || code == 4009)):
+				// Pusher refuses with code null, Reverb with 4009, both
+				// without a channel.
+				return refused(&pusher.SubscriptionError{Channel: ch, Code: code, Message: message})
+			case code >= 4000 && code <= 4299:
+				ce := &pusher.ConnError{URL: d.wsURL, Code: code, Reason: message, Hint: pusher.CodeHint(code)}
+				return fail(ce)
+			}
+		case f.Event == "pusher:ping":
+			if err := d.write(ctx, []byte(`{"event":"pusher:pong","data":{}}`)); err != nil {
+				return fail(d.connErr("answering pusher:ping failed", err, "the connection broke: try again"))
+			}
+		}
+	}
+}
+
+func refused(se *pusher.SubscriptionError) outcome {
+	return outcome{detail: se.Error(), hint: se.Hint(), err: se}
+}
+
+func (d *doctor) subscribeReadError(err error) outcome {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		hint := pusher.CodeHint(ce.Code)
+		if hint == "" {
+			hint = "the server closed the connection while subscribing: check its logs"
+		}
+		return fail(&pusher.ConnError{URL: d.wsURL, Code: ce.Code, Reason: ce.Text, Hint: hint})
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		te := &cmdutil.TimeoutError{Msg: "subscribe " + d.opts.Channel + ": neither confirmed nor refused within " + d.opts.Timeout.String()}
+		return outcome{detail: te.Error(), err: te,
+			hint: "the server stayed silent: it may be overloaded, or ignore a subscription it cannot verify; check its logs, or raise --timeout"}
+	}
+	return fail(d.connErr("connection lost while subscribing", err, "the server dropped the connection: check its logs"))
+}
+
+func (d *doctor) confirmed(raw []byte, f pusher.Frame) outcome {
+	ch := d.opts.Channel
+	detail := "confirmed (pusher_internal:subscription_succeeded)"
+	if strings.HasPrefix(ch, auth.PresencePrefix) {
+		count := gjson.GetBytes(f.Data, "presence.count").Int()
+		var names []string
+		gjson.GetBytes(f.Data, "presence.hash").ForEach(func(k, v gjson.Result) bool {
+			name := v.Get("name").String()
+			if name == "" {
+				name = "user " + k.String()
+			}
+			names = append(names, name)
+			return len(names) < 10
+		})
+		detail += fmt.Sprintf(", %d present", count)
+		if len(names) > 0 {
+			detail += ": " + strings.Join(names, ", ")
+		}
+		return passed(detail)
+	}
+	// Reverb confirms other channels with data "{}", Soketi with no data.
+	switch data := gjson.GetBytes(raw, "data"); {
+	case !data.Exists():
+		d.guess.add(kindSoketi, 1, "subscription_succeeded without data, as Soketi sends it")
+	case data.Type == gjson.String:
+		d.guess.add(kindReverb, 1, "subscription_succeeded with data \"{}\" as a string, as Reverb sends it")
+	}
+	return passed(detail)
+}
