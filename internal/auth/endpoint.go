@@ -146,7 +146,7 @@ func do(ctx context.Context, c *http.Client, method, rawURL string, body []byte,
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := ""
 		if looksJSON(resp, data) {
-			msg = cleanMessage(gjson.GetBytes(data, "message").String(), secrets...)
+			msg = CleanMessage(gjson.GetBytes(data, "message").String(), secrets...)
 			if login && resp.StatusCode == http.StatusUnprocessableEntity {
 				msg = withFirstValidationError(msg, data, secrets...)
 			}
@@ -280,7 +280,7 @@ func withFirstValidationError(msg string, body []byte, secrets ...string) string
 		if v.IsArray() {
 			v = v.Get("0")
 		}
-		first = cleanMessage(v.String(), secrets...)
+		first = CleanMessage(v.String(), secrets...)
 		return first == ""
 	})
 	switch {

@@ -317,9 +317,9 @@ func redactLocation(base *url.URL, loc string) string {
 	return RedactURL(abs.String())
 }
 
-// cleanMessage makes a server message safe to print: one line, printable,
-// at most 200 characters, with every secret replaced by its mask.
-func cleanMessage(msg string, secrets ...string) string {
+// CleanMessage makes a server message safe to print: one line, printable,
+// at most 200 characters, with every secret replaced by "[redacted]".
+func CleanMessage(msg string, secrets ...string) string {
 	for _, s := range secrets {
 		if len(s) >= 4 {
 			msg = strings.ReplaceAll(msg, s, "[redacted]")

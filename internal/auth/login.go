@@ -56,7 +56,7 @@ func Login(ctx context.Context, c *http.Client, loginURL string, header http.Hea
 		detail = "no token in the answer (tried " + strings.Join(paths, ", ") + ")"
 	}
 	e := ans.fail(NoToken, detail, "pass --token-path with the gjson path of the token in the login answer"+topLevelKeys(ans.body))
-	e.Message = cleanMessage(gjson.GetBytes(ans.body, "message").String(), password)
+	e.Message = CleanMessage(gjson.GetBytes(ans.body, "message").String(), password)
 	return "", e
 }
 
@@ -81,7 +81,7 @@ func typeName(r gjson.Result) string {
 func topLevelKeys(body []byte) string {
 	var keys []string
 	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
-		name := cleanMessage(k.String())
+		name := CleanMessage(k.String())
 		if v.IsObject() {
 			name += "{…}"
 		}

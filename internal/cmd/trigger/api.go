@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/tidwall/gjson"
 
@@ -155,7 +154,7 @@ func meaning(resp *http.Response, body []byte) (status int, msg string, in200 bo
 		} else if m := doc.Get("message"); m.Exists() {
 			msg = m.String()
 		}
-		return status, cleanMessage(msg), in200
+		return status, auth.CleanMessage(msg), in200
 	}
 	if status >= 200 && status <= 299 {
 		return status, "", false
@@ -163,7 +162,7 @@ func meaning(resp *http.Response, body []byte) (status int, msg string, in200 bo
 	if len(t) > 0 && t[0] != '<' { // a plain text answer (Pusher's); not an HTML page
 		msg = string(t)
 	}
-	return status, cleanMessage(msg), false
+	return status, auth.CleanMessage(msg), false
 }
 
 // apiError explains a refused HTTP API request.
@@ -246,25 +245,6 @@ func redact(msg string, secrets ...string) string {
 		if len(s) >= 4 {
 			msg = strings.ReplaceAll(msg, s, "[redacted]")
 		}
-	}
-	return msg
-}
-
-// cleanMessage makes a server message safe to print on one line: printable
-// characters only, at most 300 of them.
-func cleanMessage(msg string) string {
-	msg = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, msg)
-	msg = strings.Join(strings.Fields(msg), " ")
-	if r := []rune(msg); len(r) > 300 {
-		msg = string(r[:300]) + "…"
 	}
 	return msg
 }

@@ -139,7 +139,7 @@ func runClient(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error
 
 // refusal explains a pusher:error that answered the client event.
 func refusal(event, channel string, rec record.Record) *auth.Error {
-	e := &auth.Error{Op: "send " + event + " on " + channel, Message: cleanMessage(rec.Message)}
+	e := &auth.Error{Op: "send " + event + " on " + channel, Message: auth.CleanMessage(rec.Message)}
 	e.Detail = fmt.Sprintf("refused by the server with pusher:error %d", rec.Code)
 	lower := strings.ToLower(rec.Message)
 	switch {
