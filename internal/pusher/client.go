@@ -172,7 +172,7 @@ func (c *Client) classify(err error) (retryNow bool, fatal error) {
 	if errors.As(err, &d) {
 		switch actionFor(d.code) {
 		case actionStop:
-			return false, &ConnError{URL: c.opts.URL, Code: d.code, Reason: d.reason, Hint: closeHint(d.code)}
+			return false, &ConnError{URL: c.opts.URL, Code: d.code, Reason: d.reason, Hint: CodeHint(d.code)}
 		case actionRetryNow:
 			return true, nil
 		}

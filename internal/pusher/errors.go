@@ -98,8 +98,9 @@ func actionFor(code int) closeAction {
 	}
 }
 
-// closeHint says what a user can do about a Pusher error code.
-func closeHint(code int) string {
+// CodeHint says what a user can do about a Pusher close or pusher:error
+// code (4001: check --key, ...); "" when there is nothing specific to say.
+func CodeHint(code int) string {
 	switch code {
 	case 4000:
 		return "the server only accepts TLS: use --scheme https"

@@ -86,10 +86,10 @@ func compactLine(b []byte) []byte {
 	return out.Bytes()
 }
 
-// errorData reads a pusher:error payload in both forms: Pusher and Soketi
+// ErrorData reads a pusher:error payload in both forms: Pusher and Soketi
 // send an object, Reverb a JSON string (already decoded by decodeData). A
 // missing or null code is 0.
-func errorData(data []byte) (code int, message string) {
+func ErrorData(data []byte) (code int, message string) {
 	if len(data) == 0 {
 		return 0, ""
 	}

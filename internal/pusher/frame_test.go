@@ -76,7 +76,7 @@ func TestErrorData(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := ParseFrame([]byte(tt.wire))
 			require.NoError(t, err)
-			code, msg := errorData(f.Data)
+			code, msg := ErrorData(f.Data)
 			assert.Equal(t, tt.code, code)
 			assert.Equal(t, tt.msg, msg)
 		})

@@ -31,12 +31,3 @@ func (c *Client) Send(ctx context.Context, msg []byte) error {
 		return ctx.Err()
 	}
 }
-
-// CodeHint says what a user can do about a Pusher close or pusher:error
-// code (4001: check --key, ...); "" when there is nothing specific to say.
-func CodeHint(code int) string { return closeHint(code) }
-
-// ErrorData reads the code and message of a pusher:error frame's Data in
-// both encodings (Pusher's and Soketi's object, Reverb's JSON string); a
-// missing or null code is 0.
-func ErrorData(data []byte) (code int, message string) { return errorData(data) }

@@ -88,7 +88,7 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 		conn.Close()
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
-			return nil, &ConnError{URL: c.opts.URL, Code: ce.Code, Reason: ce.Text, Hint: closeHint(ce.Code)}
+			return nil, &ConnError{URL: c.opts.URL, Code: ce.Code, Reason: ce.Text, Hint: CodeHint(ce.Code)}
 		}
 		if ctx.Err() == nil && hctx.Err() != nil || isTimeout(err) {
 			return nil, &ConnError{URL: c.opts.URL, Reason: "no pusher:connection_established within " + c.opts.HandshakeTimeout.String(), Hint: "the server accepted the WebSocket but did not greet: is this a Pusher-protocol server?"}
@@ -103,10 +103,10 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 	switch f.Event {
 	case "pusher:connection_established":
 	case "pusher:error":
-		code, message := errorData(f.Data)
+		code, message := ErrorData(f.Data)
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 		conn.Close()
-		return nil, &ConnError{URL: c.opts.URL, Code: code, Reason: message, Hint: closeHint(code)}
+		return nil, &ConnError{URL: c.opts.URL, Code: code, Reason: message, Hint: CodeHint(code)}
 	default:
 		conn.Close()
 		return nil, &ConnError{URL: c.opts.URL, Reason: "expected pusher:connection_established, got " + f.Event}
@@ -489,7 +489,7 @@ func (s *session) handle(fr frame) error {
 // subscription is pending, a channel-less error with code null (Pusher) or
 // 4009 (Reverb) is that subscription's refusal.
 func (s *session) serverError(rec *record.Record) error {
-	code, msg := errorData(rec.Data)
+	code, msg := ErrorData(rec.Data)
 	rec.Type, rec.Code, rec.Message = record.TypeError, code, msg
 	if rec.Channel == "" && len(s.pending) > 0 && (code == 0 || code == 4009) {
 		ch := s.pending[0]
