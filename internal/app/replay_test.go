@@ -220,9 +220,10 @@ func TestReplayServe(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	stderr := srv.stderr.String()
-	assert.Contains(t, stderr, "app secret test-secret")
+	assert.NotContains(t, stderr, "test-secret", "a secret the user chose is never printed")
+	assert.Contains(t, stderr, "app secret …cret (from --app-secret")
 	assert.Contains(t, stderr, "auth       POST http://127.0.0.1:"+m[2]+"/broadcasting/auth")
-	assert.Contains(t, stderr, "tmsws listen --host 127.0.0.1 --port "+m[2]+" --scheme http --key "+m[3]+" --app-secret test-secret -c private-chat.42 -c private-chat.43")
+	assert.Contains(t, stderr, "tmsws listen --host 127.0.0.1 --port "+m[2]+" --scheme http --key "+m[3]+` --app-secret "$TMSWS_APP_SECRET" -c private-chat.42 -c private-chat.43`)
 	_, err := strconv.Atoi(m[2])
 	require.NoError(t, err)
 

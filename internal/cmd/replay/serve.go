@@ -139,9 +139,14 @@ func runServe(ctx context.Context, opts *Options) error {
 	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.HTTPURL(), "http://"))
 	log.Info("server", "WebSocket  "+srv.URL()+"/app/"+srv.AppKey()+"?protocol=7")
 	log.Info("server", "app key    "+srv.AppKey())
-	log.Info("server", "app secret "+srv.AppSecret()+secretNote)
+	// A secret the user chose may be a real one: never print it, as with tokens.
+	shownSecret, exampleSecret := srv.AppSecret(), shellQuote(srv.AppSecret())
+	if secretNote == "" {
+		shownSecret, exampleSecret = config.Mask(secret)+" (from --app-secret / TMSWS_APP_SECRET)", `"$TMSWS_APP_SECRET"`
+	}
+	log.Info("server", "app secret "+shownSecret+secretNote)
 	log.Info("server", "auth       POST "+srv.AuthURL()+" (signs for any socket and channel)")
-	example := []string{"tmsws listen --host", host, "--port", port, "--scheme http --key", srv.AppKey(), "--app-secret", shellQuote(srv.AppSecret())}
+	example := []string{"tmsws listen --host", host, "--port", port, "--scheme http --key", srv.AppKey(), "--app-secret", exampleSecret}
 	for _, ch := range clipList(channels, 3) {
 		if ch != "..." {
 			example = append(example, "-c", shellQuote(ch))
