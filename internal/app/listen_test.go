@@ -45,8 +45,14 @@ type cli struct {
 	stdin  string
 }
 
+// newCLI starts from an environment that points nowhere: a test that
+// forgets pointAt gets a refused loopback connection, never the production
+// host that is the default.
 func newCLI(t *testing.T) *cli {
-	return &cli{t: t, env: map[string]string{"XDG_CONFIG_HOME": t.TempDir(), "HOME": t.TempDir()}}
+	return &cli{t: t, env: map[string]string{
+		"XDG_CONFIG_HOME": t.TempDir(), "HOME": t.TempDir(),
+		"TMSWS_HOST": "127.0.0.1", "TMSWS_PORT": "1", "TMSWS_SCHEME": "http", "TMSWS_API_URL": "http://127.0.0.1:1",
+	}}
 }
 
 // pointAt sets the connection environment to a local plain-ws server.
