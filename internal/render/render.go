@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/fatih/color"
+	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/record"
 )
@@ -212,14 +213,22 @@ func (p *Pretty) appendBody(b []byte, r *record.Record, k kind) []byte {
 		}
 		return appendCompactJSON(b, data)
 	case record.TypeMemberAdded, record.TypeMemberRemoved:
-		if r.UserID != "" {
+		// "Bob (user 9)" when the member's info has a name, else "user 9";
+		// a join also shows the rest of the info.
+		name := gjson.Get(data, "name")
+		if name.Type == gjson.String && name.Str != "" {
+			b = appendSafe(b, name.Str)
+			if r.UserID != "" {
+				b = append(b, " (user "...)
+				b = appendSafe(b, r.UserID)
+				b = append(b, ')')
+			}
+		} else if r.UserID != "" {
 			b = append(b, "user "...)
 			b = appendSafe(b, r.UserID)
 		}
-		if r.Type == record.TypeMemberAdded && len(data) > 0 {
-			if r.UserID != "" {
-				b = append(b, ' ')
-			}
+		if r.Type == record.TypeMemberAdded && len(data) > 0 && !(name.Exists() && gjson.Get(data, "@keys.#").Int() == 1) {
+			b = append(b, ' ')
 			b = appendCompactJSON(b, data)
 		}
 		return b

@@ -230,7 +230,13 @@ func TestMembersAndLifecycle(t *testing.T) {
 		want string
 	}{
 		{"joined", record.Record{Type: record.TypeMemberAdded, Channel: "p", UserID: "42", Data: []byte(`{"name": "Alice"}`)},
-			`09:16:54.123  p  → joined      user 42 {"name":"Alice"}`},
+			`09:16:54.123  p  → joined      Alice (user 42)`},
+		{"joined with more info", record.Record{Type: record.TypeMemberAdded, Channel: "p", UserID: "42", Data: []byte(`{"name":"Alice","role":"admin"}`)},
+			`09:16:54.123  p  → joined      Alice (user 42) {"name":"Alice","role":"admin"}`},
+		{"joined with info but no name", record.Record{Type: record.TypeMemberAdded, Channel: "p", UserID: "42", Data: []byte(`{"role":"admin"}`)},
+			`09:16:54.123  p  → joined      user 42 {"role":"admin"}`},
+		{"left with a known name", record.Record{Type: record.TypeMemberRemoved, Channel: "p", UserID: "42", Data: []byte(`{"name":"Alice"}`)},
+			`09:16:54.123  p  ← left        Alice (user 42)`},
 		{"joined without info", record.Record{Type: record.TypeMemberAdded, Channel: "p", UserID: "42"},
 			`09:16:54.123  p  → joined      user 42`},
 		{"left", record.Record{Type: record.TypeMemberRemoved, Channel: "p", UserID: "42"},
