@@ -207,15 +207,7 @@ func isCobraUsage(err error) bool {
 }
 
 func printError(w io.Writer, colored bool, err error, hint string) {
-	red := color.New(color.FgRed, color.Bold)
-	yellow := color.New(color.FgYellow)
-	if colored {
-		red.EnableColor()
-		yellow.EnableColor()
-	} else {
-		red.DisableColor()
-		yellow.DisableColor()
-	}
+	red, yellow := iostreams.Color(colored, color.FgRed, color.Bold), iostreams.Color(colored, color.FgYellow)
 	fmt.Fprintf(w, "%s %s\n", red.Sprint("error:"), err.Error())
 	if hint != "" {
 		fmt.Fprintf(w, "%s %s\n", yellow.Sprint("hint:"), hint)

@@ -78,15 +78,7 @@ type StatusLog struct {
 
 // NewStatusLog returns a StatusLog over w (stderr).
 func NewStatusLog(w io.Writer, colored, verbose bool) *StatusLog {
-	mk := func(attrs ...color.Attribute) *color.Color {
-		c := color.New(attrs...)
-		if colored {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
-		}
-		return c
-	}
+	mk := func(attrs ...color.Attribute) *color.Color { return iostreams.Color(colored, attrs...) }
 	l := &StatusLog{
 		w: w, verbose: verbose, now: time.Now,
 		dim: mk(color.Faint), tag: mk(color.FgCyan), warn: mk(color.FgYellow), debug: mk(color.Faint), plain: color.New(),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
 )
@@ -82,4 +83,16 @@ func (s *IO) ColorEnabled(flag string, tty bool) bool {
 		}
 	}
 	return tty
+}
+
+// Color returns a colour that is on or off as decided (ColorEnabled), never
+// through fatih/color's global NoColor.
+func Color(on bool, attrs ...color.Attribute) *color.Color {
+	c := color.New(attrs...)
+	if on {
+		c.EnableColor()
+	} else {
+		c.DisableColor()
+	}
+	return c
 }

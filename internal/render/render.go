@@ -22,6 +22,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/tidwall/gjson"
 
+	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/record"
 )
 
@@ -338,12 +339,7 @@ var channelPalette = []color.Attribute{
 
 func newStyles(enabled bool) styles {
 	mk := func(attrs ...color.Attribute) style {
-		c := color.New(attrs...)
-		if enabled {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
-		}
+		c := iostreams.Color(enabled, attrs...)
 		// Take the sequences fatih/color wraps text in, once, so the hot
 		// path appends bytes instead of formatting strings.
 		s := c.Sprint("\x00")

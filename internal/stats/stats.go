@@ -20,6 +20,7 @@ import (
 
 	"github.com/fatih/color"
 
+	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/record"
 )
 
@@ -283,14 +284,7 @@ func (c *Collector) Print(w io.Writer, end time.Time, colored bool) error {
 	if c == nil {
 		return nil
 	}
-	tag, warn := color.New(color.FgCyan), color.New(color.FgYellow)
-	if colored {
-		tag.EnableColor()
-		warn.EnableColor()
-	} else {
-		tag.DisableColor()
-		warn.DisableColor()
-	}
+	tag, warn := iostreams.Color(colored, color.FgCyan), iostreams.Color(colored, color.FgYellow)
 	var b strings.Builder
 	for _, l := range c.Lines(end) {
 		b.WriteString(tag.Sprint("[stats]"))

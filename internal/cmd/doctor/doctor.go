@@ -274,15 +274,7 @@ func stripQuery(u string) string {
 //	                               hint: the token is missing or expired: run tmsws login ...
 //	  skip  subscription           not run: the authorization step failed
 func printReport(w io.Writer, colored bool, rep *Report) error {
-	mk := func(attrs ...color.Attribute) *color.Color {
-		c := color.New(attrs...)
-		if colored {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
-		}
-		return c
-	}
+	mk := func(attrs ...color.Attribute) *color.Color { return iostreams.Color(colored, attrs...) }
 	green, red, dim, yellow, bold := mk(color.FgGreen), mk(color.FgRed, color.Bold), mk(color.Faint), mk(color.FgYellow), mk(color.Bold)
 
 	var b strings.Builder
