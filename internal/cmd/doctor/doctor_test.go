@@ -20,12 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/cmdutil/cmdtest"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/pusher"
@@ -261,21 +261,14 @@ func TestInterruptEndsABlockedStep(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	t.Parallel()
-	io, _, _, _ := iostreams.Test()
-	root := &cobra.Command{Use: "tmsws", SilenceErrors: true, SilenceUsage: true}
-	f := &cmdutil.Factory{IO: io, Version: "test"}
-	f.Flags = config.AddFlags(root.PersistentFlags())
-	var got *Options
-	root.AddCommand(NewCmdDoctor(f, func(_ context.Context, o *Options) error { got = o; return nil }))
-	root.SetArgs([]string{"doctor", "-c", "private-chat.42", "--json", "--timeout", "2s"})
-	require.NoError(t, root.Execute())
+	got, err := cmdtest.Parse(t, NewCmdDoctor, nil, "-c", "private-chat.42", "--json", "--timeout", "2s")
+	require.NoError(t, err)
 	assert.Equal(t, "private-chat.42", got.Channel)
 	assert.True(t, got.JSON)
 	assert.Equal(t, 2*time.Second, got.Timeout)
 
-	for _, args := range [][]string{{"doctor", "-c", "bad channel"}, {"doctor", "--timeout", "0s"}, {"doctor", "extra"}} {
-		root.SetArgs(args)
-		err := root.Execute()
+	for _, args := range [][]string{{"-c", "bad channel"}, {"--timeout", "0s"}, {"extra"}} {
+		_, err := cmdtest.Parse(t, NewCmdDoctor, nil, args...)
 		var ue *cmdutil.UsageError
 		assert.True(t, errors.As(err, &ue), "%v: %v", args, err)
 	}

@@ -1,40 +1,19 @@
 package listen
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
-	"github.com/amusoft/tmsws/internal/config"
-	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/cmdutil/cmdtest"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
-	io, _, _, _ := iostreams.Test()
-	home := t.TempDir()
-	io.Env = func(k string) string {
-		if k == "XDG_CONFIG_HOME" || k == "HOME" {
-			return home
-		}
-		return ""
-	}
-	f := &cmdutil.Factory{IO: io, Version: "test"}
-	root := &cobra.Command{Use: "tmsws", SilenceErrors: true, SilenceUsage: true}
-	f.Flags = config.AddFlags(root.PersistentFlags())
-	var got *Options
-	root.AddCommand(NewCmdListen(f, func(_ context.Context, o *Options) error {
-		got = o
-		return nil
-	}))
-	root.SetArgs(append([]string{"listen"}, args...))
-	err := root.Execute()
-	return got, err
+	return cmdtest.Parse(t, NewCmdListen, nil, args...)
 }
 
 func TestListenFlags(t *testing.T) {

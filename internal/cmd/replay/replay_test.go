@@ -15,12 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
-	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/cmdutil/cmdtest"
 	"github.com/amusoft/tmsws/internal/filter"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/record"
@@ -28,25 +27,7 @@ import (
 
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
-	io, _, _, _ := iostreams.Test()
-	home := t.TempDir()
-	io.Env = func(k string) string {
-		if k == "XDG_CONFIG_HOME" || k == "HOME" {
-			return home
-		}
-		return ""
-	}
-	f := &cmdutil.Factory{IO: io, Version: "test"}
-	root := &cobra.Command{Use: "tmsws", SilenceErrors: true, SilenceUsage: true}
-	f.Flags = config.AddFlags(root.PersistentFlags())
-	var got *Options
-	root.AddCommand(NewCmdReplay(f, func(_ context.Context, o *Options) error {
-		got = o
-		return nil
-	}))
-	root.SetArgs(append([]string{"replay"}, args...))
-	err := root.Execute()
-	return got, err
+	return cmdtest.Parse(t, NewCmdReplay, nil, args...)
 }
 
 func TestReplayFlags(t *testing.T) {

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/cmdutil/cmdtest"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
 )
@@ -81,14 +81,9 @@ func TestFlagsParseIntoOptions(t *testing.T) {
 	t.Parallel()
 	io, in, _, _ := iostreams.Test()
 	in.WriteString(`{"typing": true}`)
-	root := &cobra.Command{Use: "tmsws", SilenceErrors: true, SilenceUsage: true}
-	f := &cmdutil.Factory{IO: io, Version: "test"}
-	f.Flags = config.AddFlags(root.PersistentFlags())
-	var got *Options
-	root.AddCommand(NewCmdTrigger(f, func(_ context.Context, o *Options) error { got = o; return nil }))
-	root.SetArgs([]string{"trigger", "--client", "-c", "presence-chat.42", "-e", "client-typing", "-d", "-",
-		"--timeout", "3s", "--wait", "250ms", "--json", "--app-id", "42", "--app-secret", "s3cret"})
-	require.NoError(t, root.Execute())
+	got, err := cmdtest.Parse(t, NewCmdTrigger, io, "--client", "-c", "presence-chat.42", "-e", "client-typing", "-d", "-",
+		"--timeout", "3s", "--wait", "250ms", "--json", "--app-id", "42", "--app-secret", "s3cret")
+	require.NoError(t, err)
 	require.NotNil(t, got)
 	assert.Equal(t, []string{"presence-chat.42"}, got.Channels)
 	assert.Equal(t, "client-typing", got.Event)
