@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -33,6 +34,19 @@ import (
 
 // Version is set at build time with -ldflags "-X github.com/amusoft/tmsws/internal/app.Version=v1.2.3".
 var Version = "dev"
+
+// version is Version when set at build time, else the module version Go
+// stamped into the binary (go install module@v1.2.3, or a VCS pseudo-version
+// when built from a clone).
+func version() string {
+	if Version != "dev" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return Version
+}
 
 // Exit codes of the CLI contract.
 const (
@@ -87,7 +101,7 @@ func signalCode(s os.Signal) int {
 // Run executes one command line and returns its exit code; errors are
 // printed on io.ErrOut with their hint.
 func Run(ctx context.Context, io *iostreams.IO, args []string) int {
-	f := &cmdutil.Factory{IO: io, Version: Version}
+	f := &cmdutil.Factory{IO: io, Version: version()}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(io.In)
