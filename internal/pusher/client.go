@@ -57,9 +57,23 @@ type Options struct {
 	HandshakeTimeout time.Duration // dial, upgrade and first frame (10s)
 	WriteTimeout     time.Duration // each write (10s)
 
+	// MaxFrame is the largest frame accepted, the first included
+	// (DefaultMaxFrame); a larger one drops the connection with 1009 and
+	// a reconnect follows. ReadAhead bounds the bytes read but not yet
+	// handled (DefaultReadAhead), so a slow Sink slows the socket down
+	// instead of filling memory.
+	MaxFrame  int64
+	ReadAhead int64
+
 	Sink Sink
 	Log  Logger
 }
+
+// Defaults of the read limits.
+const (
+	DefaultMaxFrame  = 16 << 20
+	DefaultReadAhead = 4 << 20
+)
 
 // Client is one logical connection that survives reconnects.
 type Client struct {
@@ -91,6 +105,12 @@ func New(opts Options) *Client {
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.MaxFrame <= 0 {
+		opts.MaxFrame = DefaultMaxFrame
+	}
+	if opts.ReadAhead <= 0 {
+		opts.ReadAhead = DefaultReadAhead
 	}
 	if opts.Log == nil {
 		opts.Log = nopLogger{}

@@ -53,5 +53,5 @@ func decrypt(key *[32]byte, data []byte) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("authentication failed (wrong key or corrupted message)")
 	}
-	return decodeData(gjson.Result{Type: gjson.String, Str: string(plain)}), nil
+	return decodeData(gjson.Result{Type: gjson.String, Str: string(plain)})
 }

@@ -3,10 +3,12 @@ package pusher
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 	"github.com/amusoft/tmsws/internal/record"
 )
 
@@ -25,13 +27,18 @@ type Frame struct {
 // ParseFrame decodes a text frame in one pass over its top-level keys.
 func ParseFrame(msg []byte) (Frame, error) {
 	var f Frame
-	if !gjson.ValidBytes(msg) {
+	switch jsonsafe.Valid(msg) {
+	case nil:
+	case jsonsafe.ErrTooDeep:
+		return f, errMalformed(jsonsafe.ErrTooDeep.Error())
+	default:
 		return f, errMalformed("not valid JSON")
 	}
 	root := gjson.ParseBytes(msg)
 	if !root.IsObject() {
 		return f, errMalformed("not a JSON object")
 	}
+	var err error
 	root.ForEach(func(key, value gjson.Result) bool {
 		switch key.Str {
 		case "event":
@@ -39,12 +46,15 @@ func ParseFrame(msg []byte) (Frame, error) {
 		case "channel":
 			f.Channel = value.String()
 		case "data":
-			f.Data = decodeData(value)
+			f.Data, err = decodeData(value)
 		case "user_id":
 			f.UserID = value.String()
 		}
-		return true
+		return err == nil
 	})
+	if err != nil {
+		return Frame{}, err
+	}
 	if f.Event == "" {
 		return f, errMalformed(`no "event" field`)
 	}
@@ -59,19 +69,25 @@ func errMalformed(s string) error { return malformedError(s) }
 
 // decodeData turns the wire's data value into raw JSON, decoding a JSON
 // string exactly once. The result never contains a raw newline, so a record
-// built from it stays one line.
-func decodeData(v gjson.Result) []byte {
+// built from it stays one line, and it is valid UTF-8: invalid bytes become
+// U+FFFD, as in every other field of a record. A string that holds JSON
+// nested deeper than jsonsafe.MaxDepth makes the frame malformed, as the
+// same JSON would outside a string.
+func decodeData(v gjson.Result) ([]byte, error) {
 	if v.Type == gjson.String {
 		s := v.Str
-		if gjson.Valid(s) {
-			return compactLine([]byte(s))
+		switch jsonsafe.ValidString(s) {
+		case nil:
+			return jsonsafe.FixUTF8(compactLine([]byte(s))), nil
+		case jsonsafe.ErrTooDeep:
+			return nil, errMalformed("data: " + jsonsafe.ErrTooDeep.Error())
 		}
-		return record.AppendString(nil, s)
+		return record.AppendString(nil, s), nil
 	}
 	if v.Type == gjson.Null && v.Raw == "" {
-		return nil
+		return nil, nil
 	}
-	return compactLine([]byte(v.Raw))
+	return jsonsafe.FixUTF8(compactLine([]byte(v.Raw))), nil
 }
 
 // compactLine removes insignificant whitespace when the JSON spans lines.
@@ -97,11 +113,22 @@ func ErrorData(data []byte) (code int, message string) {
 	if r.Type == gjson.String {
 		return 0, r.Str
 	}
-	c := r.Get("code")
-	if c.Type == gjson.Number {
-		code = int(c.Int())
+	return codeOf(r.Get("code")), r.Get("message").String()
+}
+
+// codeOf reads an error code or status, a number or a numeric string.
+// Codes are close codes (4000–4999) or HTTP statuses: anything outside what
+// a close frame can carry (1e400, -1, 2.5) is no code at all, not an
+// overflow.
+func codeOf(c gjson.Result) int {
+	code := 0
+	if c.Type == gjson.Number && c.Num == math.Trunc(c.Num) && c.Num >= 0 && c.Num <= 65535 {
+		code = int(c.Num)
 	} else if c.Type == gjson.String {
 		code, _ = strconv.Atoi(c.Str)
 	}
-	return code, r.Get("message").String()
+	if code < 0 || code > 65535 {
+		return 0
+	}
+	return code
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/bytesize"
 	"github.com/amusoft/tmsws/internal/record"
 )
 
@@ -27,7 +28,15 @@ type session struct {
 	socketID string
 	activity time.Duration
 
+	// frames is the read-ahead between the reader and the run loop,
+	// bounded in bytes as well as in frames: queued counts the bytes read
+	// but not yet handled, and the reader waits on room (signalled after
+	// each handled frame) while another frame would take it over
+	// Options.ReadAhead. A stalled stdout then stalls the reader, and the
+	// server's sends back up in TCP, not in our memory.
 	frames      chan frame
+	queued      atomic.Int64
+	room        chan struct{}
 	authResults chan authResult
 	lastRecv    atomic.Int64 // unix nanoseconds of the last frame or ping received
 
@@ -80,6 +89,9 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 		}
 		return nil, c.dialError(err, resp)
 	}
+	// The limit holds from the first frame on: a 600 MB "greeting" is
+	// refused like any other frame.
+	conn.SetReadLimit(c.opts.MaxFrame)
 	if dl, ok := hctx.Deadline(); ok {
 		_ = conn.SetReadDeadline(dl)
 	}
@@ -89,6 +101,9 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
 			return nil, &ConnError{URL: c.opts.URL, Code: ce.Code, Reason: ce.Text, Hint: CodeHint(ce.Code)}
+		}
+		if errors.Is(err, websocket.ErrReadLimit) {
+			return nil, &ConnError{URL: c.opts.URL, Code: websocket.CloseMessageTooBig, Reason: c.tooBig(), Hint: hintMaxFrame}
 		}
 		if ctx.Err() == nil && hctx.Err() != nil || isTimeout(err) {
 			return nil, &ConnError{URL: c.opts.URL, Reason: "no pusher:connection_established within " + c.opts.HandshakeTimeout.String(), Hint: "the server accepted the WebSocket but did not greet: is this a Pusher-protocol server?"}
@@ -116,20 +131,15 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 		conn.Close()
 		return nil, &ConnError{URL: c.opts.URL, Reason: "pusher:connection_established without a socket_id"}
 	}
-	activity := c.opts.MaxActivity
-	if at := gjson.GetBytes(f.Data, "activity_timeout").Int(); at > 0 {
-		if d := time.Duration(at) * time.Second; d < activity {
-			activity = d
-		}
-	}
+	activity := activityTimeout(gjson.GetBytes(f.Data, "activity_timeout"), c.opts.MaxActivity)
 	_ = conn.SetReadDeadline(time.Time{})
-	conn.SetReadLimit(64 << 20)
 	s := &session{
 		c:           c,
 		conn:        conn,
 		socketID:    socketID,
 		activity:    activity,
-		frames:      make(chan frame, 1024),
+		frames:      make(chan frame, maxQueuedFrames),
+		room:        make(chan struct{}, 1),
 		authResults: make(chan authResult, len(c.opts.Channels)),
 		keys:        map[string]*[32]byte{},
 		members:     map[string]map[string][]byte{},
@@ -236,7 +246,13 @@ func (s *session) run(ctx context.Context) error {
 				s.lost = true
 				return s.readError(ctx, fr.err)
 			}
-			if err := s.handle(fr); err != nil {
+			err := s.handle(fr)
+			s.queued.Add(-int64(len(fr.data)))
+			select {
+			case s.room <- struct{}{}:
+			default: // the reader has a wake-up waiting already
+			}
+			if err != nil {
 				return err
 			}
 			if len(s.frames) == 0 {
@@ -283,12 +299,24 @@ func (s *session) run(ctx context.Context) error {
 
 // read is the one reading goroutine.
 func (s *session) read(done <-chan struct{}) {
+	limit := s.c.opts.ReadAhead
 	for {
 		mt, data, err := s.conn.ReadMessage()
 		now := time.Now()
 		if err == nil {
 			s.lastRecv.Store(now.UnixNano())
 		}
+		// Wait for room, unless nothing is queued: a frame larger than the
+		// read-ahead still goes through, alone.
+		n := int64(len(data))
+		for q := s.queued.Load(); q > 0 && q+n > limit; q = s.queued.Load() {
+			select {
+			case <-s.room:
+			case <-done:
+				return
+			}
+		}
+		s.queued.Add(n)
 		select {
 		case s.frames <- frame{ts: now, data: data, binary: mt == websocket.BinaryMessage, err: err}:
 		case <-done:
@@ -311,6 +339,9 @@ func (s *session) readError(ctx context.Context, err error) error {
 		if ce.Code == websocket.CloseAbnormalClosure {
 			d = &disconnect{reason: "connection lost (no close frame)"}
 		}
+	} else if errors.Is(err, websocket.ErrReadLimit) {
+		// gorilla has sent the server a 1009 close already.
+		d = &disconnect{code: websocket.CloseMessageTooBig, reason: s.c.tooBig()}
 	} else if errors.Is(err, net.ErrClosed) {
 		d = &disconnect{reason: "connection closed"}
 	} else {
@@ -439,7 +470,7 @@ func (s *session) handle(fr frame) error {
 	case "pusher:error":
 		return s.serverError(&rec)
 	case "pusher:subscription_error":
-		status := int(gjson.GetBytes(f.Data, "status").Int())
+		status := codeOf(gjson.GetBytes(f.Data, "status"))
 		msg := gjson.GetBytes(f.Data, "error").String()
 		if msg == "" {
 			msg = string(f.Data)
@@ -558,6 +589,33 @@ func (s *session) confirmed(channel string, data []byte) {
 		line += ": " + strings.Join(names, ", ")
 	}
 	s.c.opts.Log.Info("channel", line+")")
+}
+
+// maxQueuedFrames bounds the read-ahead in frames; Options.ReadAhead
+// bounds it in bytes.
+const maxQueuedFrames = 1024
+
+const hintMaxFrame = "raise the limit with --max-frame if the server really sends frames this large"
+
+// tooBig says which limit a frame broke.
+func (c *Client) tooBig() string {
+	return "a frame larger than the " + bytesize.Format(c.opts.MaxFrame) + " limit (--max-frame)"
+}
+
+// Limits of the server's activity_timeout: pusher-js refuses 0 or none;
+// anything above MaxActivity (120 s) is capped to it, and a value that is
+// not a positive number of seconds (1e30, -5, "30", 18446744074) takes the
+// cap as well instead of overflowing into a negative duration.
+const minActivity = time.Second
+
+func activityTimeout(v gjson.Result, maxActivity time.Duration) time.Duration {
+	if v.Type != gjson.Number || !(v.Num > 0) {
+		return maxActivity
+	}
+	if v.Num >= maxActivity.Seconds() {
+		return maxActivity
+	}
+	return max(time.Duration(v.Num*float64(time.Second)).Round(time.Millisecond), minActivity)
 }
 
 func idString(r gjson.Result) string {
