@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/amusoft/tmsws/internal/bytesize"
+	"github.com/amusoft/tmsws/internal/pusher"
 )
 
 // Defaults of the CLI contract.
@@ -29,6 +32,14 @@ const (
 	DefaultHTTPTimeout = 10 * time.Second
 	DefaultColor       = "auto"
 	AuthPath           = "/broadcasting/auth"
+	// DefaultMaxFrame is the largest frame or recording line accepted.
+	DefaultMaxFrame = pusher.DefaultMaxFrame
+)
+
+// Bounds of --max-frame.
+const (
+	minMaxFrame = bytesize.KiB
+	maxMaxFrame = bytesize.GiB
 )
 
 // Environment variables of the connection settings.
@@ -68,6 +79,7 @@ type Flags struct {
 	HTTPTimeout                                             time.Duration
 	Color                                                   string
 	Verbose                                                 bool
+	MaxFrame                                                int64
 
 	// AllowNewProfile lets Resolve accept a --profile that neither the config
 	// file nor the credentials file knows yet (tmsws login creates it). It is
@@ -95,6 +107,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.DurationVar(&f.HTTPTimeout, "http-timeout", DefaultHTTPTimeout, "limit for each login, auth and HTTP API request")
 	fs.StringVar(&f.Color, "color", DefaultColor, "colour: auto, always or never (NO_COLOR and CLICOLOR_FORCE apply to auto)")
 	fs.BoolVarP(&f.Verbose, "verbose", "v", false, "debug log lines on stderr (never a token or a signature)")
+	f.MaxFrame = DefaultMaxFrame
+	fs.Var(bytesize.Value{N: &f.MaxFrame}, "max-frame", "largest WebSocket frame or recording line accepted, e.g. 64MiB; a larger frame drops the connection (a reconnect follows), a larger line is skipped")
 	return f
 }
 
@@ -116,8 +130,10 @@ type Settings struct {
 	CACert      string
 	HTTPTimeout time.Duration
 	Color       string
-	Verbose     bool
-	ConfigDir   string
+	// MaxFrame is the largest frame or recording line accepted (--max-frame).
+	MaxFrame  int64
+	Verbose   bool
+	ConfigDir string
 
 	// Warnings for the caller to print on stderr, such as a credentials
 	// file readable by others.
@@ -126,7 +142,7 @@ type Settings struct {
 
 // profileKeys are the keys a profile of the config file may set.
 var profileKeys = []string{"host", "port", "scheme", "key", "cluster", "api-url", "auth-url", "app-id", "app-secret",
-	"header", "insecure", "cacert", "http-timeout", "color"}
+	"header", "insecure", "cacert", "http-timeout", "color", "max-frame"}
 
 type rank int
 
@@ -170,7 +186,8 @@ func (r *resolver) get(flag, flagVal, envName, def string) value {
 		}
 	}
 	if e, ok := r.profile.last(flag); ok {
-		return value{s: e.value, from: fromProfile, desc: fmt.Sprintf("%s:%d: %s = %s", r.path, e.line, flag, e.value)}
+		// The value itself is never quoted: see keyName.
+		return value{s: e.value, from: fromProfile, desc: fmt.Sprintf("%s:%d: %s", r.path, e.line, flag)}
 	}
 	return value{s: def, from: fromDefault, desc: "the default " + flag + " " + def}
 }
@@ -293,7 +310,7 @@ func checkProfileKeys(path string, s *iniSection) error {
 			}
 		}
 		if !ok {
-			return usagef("%s:%d: unknown key %q: profiles take %s", path, e.line, e.key, strings.Join(profileKeys, ", "))
+			return usagef("%s:%d: unknown key %s: profiles take %s", path, e.line, keyName(e.key), strings.Join(profileKeys, ", "))
 		}
 	}
 	return nil
@@ -402,7 +419,7 @@ func resolveHTTP(r *resolver, f *Flags, s *Settings) error {
 	// Headers: the profile's, then -H; a -H header replaces the profile's
 	// header of the same name.
 	for _, e := range r.profile.all("header") {
-		v := value{s: e.value, from: fromProfile, desc: fmt.Sprintf("%s:%d: header = %s", r.path, e.line, e.value)}
+		v := value{s: e.value, from: fromProfile, desc: fmt.Sprintf("%s:%d: header", r.path, e.line)}
 		if err := addHeader(s.Header, v); err != nil {
 			return err
 		}
@@ -410,7 +427,7 @@ func resolveHTTP(r *resolver, f *Flags, s *Settings) error {
 	if r.changed("header") {
 		fromFlags := http.Header{}
 		for _, hv := range f.Headers {
-			if err := addHeader(fromFlags, value{s: hv, from: fromFlag, desc: "-H " + strconv.Quote(hv)}); err != nil {
+			if err := addHeader(fromFlags, value{s: hv, from: fromFlag, desc: headerDesc(hv)}); err != nil {
 				return err
 			}
 		}
@@ -440,6 +457,16 @@ func resolveHTTP(r *resolver, f *Flags, s *Settings) error {
 	}
 	s.HTTPTimeout = d
 
+	mf := r.get("max-frame", bytesize.FormatFlag(f.MaxFrame), "", bytesize.FormatFlag(DefaultMaxFrame))
+	n, err := bytesize.Parse(mf.s)
+	if err != nil {
+		return mf.fail("%v", err)
+	}
+	if n < minMaxFrame || n > maxMaxFrame {
+		return mf.fail("out of range: use %s to %s", bytesize.Format(minMaxFrame), bytesize.Format(maxMaxFrame))
+	}
+	s.MaxFrame = n
+
 	color := r.get("color", f.Color, "", DefaultColor)
 	s.Color = strings.ToLower(strings.TrimSpace(color.s))
 	switch s.Color {
@@ -460,6 +487,17 @@ func checkURL(v value) (string, error) {
 }
 
 var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// headerDesc names a -H value for an error message without its value,
+// which is often a token ("Authorization: Bearer ...").
+func headerDesc(hv string) string {
+	name, _, ok := strings.Cut(hv, ":")
+	name = strings.TrimSpace(name)
+	if !ok || !headerNameRE.MatchString(name) {
+		return "a -H value"
+	}
+	return "-H " + strconv.Quote(name+": …")
+}
 
 func addHeader(h http.Header, v value) error {
 	name, val, ok := strings.Cut(v.s, ":")

@@ -62,13 +62,13 @@ func LoadCredential(dir, profile string) (Credential, bool, error) {
 		case "saved_at":
 			t, err := time.Parse(time.RFC3339Nano, e.value)
 			if err != nil {
-				return Credential{}, false, usagef("%s:%d: saved_at = %s: not an RFC 3339 time: fix or remove the line",
-					f.path, e.line, truncate(e.value, 40))
+				return Credential{}, false, usagef("%s:%d: saved_at is not an RFC 3339 time: fix or remove the line",
+					f.path, e.line)
 			}
 			c.SavedAt = t
 		default:
-			return Credential{}, false, usagef("%s:%d: unknown key %q: credentials hold token, user and saved_at",
-				f.path, e.line, e.key)
+			return Credential{}, false, usagef("%s:%d: unknown key %s: credentials hold token, user and saved_at",
+				f.path, e.line, keyName(e.key))
 		}
 	}
 	if c.Token == "" {

@@ -161,7 +161,7 @@ func TestLoadCredentialErrors(t *testing.T) {
 		name, file, errText string
 	}{
 		{"bad saved_at", "[default]\ntoken = t\nsaved_at = yesterday\n",
-			"DIR/credentials:3: saved_at = yesterday: not an RFC 3339 time: fix or remove the line"},
+			"DIR/credentials:3: saved_at is not an RFC 3339 time: fix or remove the line"},
 		{"unknown key", "[default]\ntoken = t\npassword = x\n",
 			`DIR/credentials:3: unknown key "password": credentials hold token, user and saved_at`},
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -76,11 +77,11 @@ func parseINI(path string, data []byte) (*iniFile, error) {
 			continue
 		case line[0] == '[':
 			if !strings.HasSuffix(line, "]") {
-				return nil, usagef("%s:%d: %q is not a [profile] header: close it with ]", path, n, line)
+				return nil, usagef("%s:%d: a [profile] header is not closed: end it with ]", path, n)
 			}
 			name := strings.TrimSpace(line[1 : len(line)-1])
 			if !validProfileName(name) {
-				return nil, usagef("%s:%d: [%s] is not a valid profile name: use letters, digits, '.', '_' and '-'", path, n, name)
+				return nil, usagef("%s:%d: not a valid profile name: use letters, digits, '.', '_' and '-' inside [ ]", path, n)
 			}
 			cur = f.section(name)
 			if cur == nil {
@@ -91,10 +92,10 @@ func parseINI(path string, data []byte) (*iniFile, error) {
 			key, value, ok := strings.Cut(line, "=")
 			key = strings.ToLower(strings.TrimSpace(key))
 			if !ok || key == "" || strings.ContainsAny(key, " \t") {
-				return nil, usagef("%s:%d: %q is neither [profile] nor key = value", path, n, truncate(line, 40))
+				return nil, usagef("%s:%d: neither a [profile] header nor key = value: fix or remove the line", path, n)
 			}
 			if cur == nil {
-				return nil, usagef("%s:%d: %q comes before any [profile] header: put it under [default]", path, n, key)
+				return nil, usagef("%s:%d: %s comes before any [profile] header: put it under [default]", path, n, keyName(key))
 			}
 			cur.entries = append(cur.entries, iniEntry{key: key, value: strings.TrimSpace(value), line: n})
 		}
@@ -105,11 +106,19 @@ func parseINI(path string, data []byte) (*iniFile, error) {
 	return f, nil
 }
 
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
+// Errors about these files name the file, the line and what is wrong with
+// it, and never quote a value: a line may hold a token or a secret, pasted
+// in the wrong place. A key is quoted only when it looks like a key name (a
+// token pasted as "eyJ...=" has the token as its "key").
+var keyNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,19}$`)
+
+// keyName quotes key for an error message, or says "a key" when it might
+// be something else.
+func keyName(key string) string {
+	if keyNameRE.MatchString(key) {
+		return strconv.Quote(key)
 	}
-	return s
+	return "a key"
 }
 
 func (f *iniFile) section(name string) *iniSection {

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 )
 
 // Validate reports whether line (one line of a recording, without or with
@@ -20,7 +22,11 @@ func Validate(line []byte) error {
 	if s == "" {
 		return errors.New("empty line: a record is one JSON object")
 	}
-	if !gjson.Valid(s) {
+	switch jsonsafe.ValidString(s) {
+	case nil:
+	case jsonsafe.ErrTooDeep:
+		return jsonsafe.ErrTooDeep
+	default:
 		return syntaxError(s)
 	}
 	if s[0] != '{' {
@@ -77,7 +83,7 @@ func (r *Record) setField(key string, v gjson.Result) error {
 	case "event":
 		return setString(&r.Event, key, v)
 	case "data":
-		r.Data = []byte(v.Raw) // a copy
+		r.Data = jsonsafe.FixUTF8([]byte(v.Raw)) // a copy, valid UTF-8
 	case "user_id":
 		if v.Type == gjson.Number {
 			r.UserID = strings.Clone(v.Raw)

@@ -266,6 +266,7 @@ func (d *doctor) upgrade(ctx context.Context) outcome {
 		}
 		return fail(d.connErr("WebSocket upgrade failed", err, hint))
 	}
+	ws.SetReadLimit(d.s.MaxFrame)
 	d.setWS(ws)
 	d.upgraded = true
 	detail := fmt.Sprintf("HTTP %d %s on %s", resp.StatusCode, http.StatusText(resp.StatusCode), pathOf(d.wsURL))

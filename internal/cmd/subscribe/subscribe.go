@@ -215,6 +215,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Authorizer:        authorizer,
 		ReconnectAttempts: opts.ReconnectAttempts,
 		ReconnectDelay:    opts.ReconnectDelay,
+		MaxFrame:          s.MaxFrame,
 		Sink:              k,
 		// This command prints its own line per confirmed channel, with
 		// the time it took; the client's plain one is for -v.

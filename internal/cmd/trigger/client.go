@@ -44,6 +44,7 @@ func runClient(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error
 		ReconnectAttempts: 1,
 		ReconnectDelay:    300 * time.Millisecond,
 		HandshakeTimeout:  opts.Timeout,
+		MaxFrame:          s.MaxFrame,
 		Sink:              sink,
 		Log:               log,
 	})
