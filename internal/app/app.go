@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ import (
 	"github.com/amusoft/tmsws/internal/filter"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/pusher"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // Version is set at build time with -ldflags "-X github.com/amusoft/tmsws/internal/app.Version=v1.2.3".
@@ -57,6 +59,7 @@ const (
 	ExitConnection  = 4
 	ExitTimeout     = 5
 	ExitInterrupted = 130
+	ExitPipe        = 141 // stdout closed (| head): 128 + SIGPIPE
 	ExitTerminated  = 143
 )
 
@@ -71,6 +74,12 @@ func Main() int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// With SIGPIPE handled, a write to a closed stdout (| head -1) fails
+	// with EPIPE instead of killing the process, so the -o file is flushed
+	// and the exit is still 141 (ExitCode maps EPIPE).
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 	go func() {
 		s, ok := <-sigs
 		if !ok {
@@ -79,7 +88,15 @@ func Main() int {
 		got.Store(s)
 		cancel()
 		// A second signal means "now": the first one is already flushing.
-		if s, ok := <-sigs; ok {
+		// So does an output that stays blocked (a FIFO nobody reads, a
+		// stalled terminal) after the first.
+		select {
+		case s2, ok := <-sigs:
+			if ok {
+				os.Exit(signalCode(s2))
+			}
+		case <-time.After(signalGrace):
+			fmt.Fprintf(os.Stderr, "tmsws: still writing output %s after the signal: exiting without it\n", signalGrace)
 			os.Exit(signalCode(s))
 		}
 	}()
@@ -90,6 +107,10 @@ func Main() int {
 	}
 	return code
 }
+
+// signalGrace is how long the first Ctrl-C or SIGTERM lets tmsws flush
+// its outputs before it exits regardless.
+const signalGrace = 3 * time.Second
 
 func signalCode(s os.Signal) int {
 	if s == syscall.SIGTERM {
@@ -115,6 +136,9 @@ func Run(ctx context.Context, io *iostreams.IO, args []string) int {
 		return ExitInterrupted
 	}
 	code, hint := classify(err)
+	if code == ExitPipe {
+		return code // the reader went away; there is nobody to tell
+	}
 	printError(io.ErrOut, io.ColorEnabled(f.Flags.Color, io.ErrTTY), err, hint)
 	return code
 }
@@ -178,6 +202,8 @@ func classify(err error) (code int, hint string) {
 		nl  *login.NotLoggedInError
 	)
 	switch {
+	case stdoutClosed(err):
+		return ExitPipe, ""
 	case errors.As(err, &nl):
 		return ExitAuth, "run tmsws login (or pass --token / TMSWS_TOKEN)"
 	case errors.As(err, &ue):
@@ -209,6 +235,13 @@ func classify(err error) (code int, hint string) {
 	return ExitError, ""
 }
 
+// stdoutClosed reports whether err is a write to a stdout whose reader
+// went away (EPIPE on os.Stdout), not a broken network connection.
+func stdoutClosed(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) && pe.Path == os.Stdout.Name() && errors.Is(pe.Err, syscall.EPIPE)
+}
+
 // isCobraUsage catches the usage errors cobra makes itself.
 func isCobraUsage(err error) bool {
 	msg := err.Error()
@@ -220,10 +253,15 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
+// maxErrorLine caps the error line: a server's message can be megabytes.
+const maxErrorLine = 4000
+
 func printError(w io.Writer, colored bool, err error, hint string) {
 	red, yellow := iostreams.Color(colored, color.FgRed, color.Bold), iostreams.Color(colored, color.FgYellow)
-	fmt.Fprintf(w, "%s %s\n", red.Sprint("error:"), err.Error())
+	// Error messages quote servers, files and clients: escape them for the
+	// terminal like every other line.
+	fmt.Fprintf(w, "%s %s\n", red.Sprint("error:"), termsafe.Clip(err.Error(), maxErrorLine))
 	if hint != "" {
-		fmt.Fprintf(w, "%s %s\n", yellow.Sprint("hint:"), hint)
+		fmt.Fprintf(w, "%s %s\n", yellow.Sprint("hint:"), termsafe.Clip(hint, maxErrorLine))
 	}
 }

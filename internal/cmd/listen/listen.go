@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -166,9 +165,9 @@ func Run(ctx context.Context, opts *Options) error {
 		sink.out = &jsonOut{w: record.NewWriter(stdout), buf: stdout}
 	}
 	if opts.Output != "" {
-		f, err := os.OpenFile(opts.Output, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		f, err := cmdutil.OpenOutput(ctx, opts.Output)
 		if err != nil {
-			return fmt.Errorf("open --output file: %w", err)
+			return err
 		}
 		defer f.Close()
 		sink.file = record.NewWriter(f)
@@ -192,6 +191,7 @@ func Run(ctx context.Context, opts *Options) error {
 		ReconnectDelay:    opts.ReconnectDelay,
 		PongTimeout:       opts.PongTimeout,
 		MaxActivity:       opts.MaxActivity,
+		MaxFrame:          s.MaxFrame,
 		Sink:              sink,
 		Log:               log,
 	})
