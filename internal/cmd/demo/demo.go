@@ -90,7 +90,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	rec, malformed, err := replay.LoadRecording(ctx, []string{"-"}, bytes.NewReader(opts.Recorded), flt)
+	rec, malformed, err := replay.LoadRecording(ctx, []string{"-"}, bytes.NewReader(opts.Recorded), flt, 0)
 	if err != nil {
 		return fmt.Errorf("load the demo recording: %w", err)
 	}

@@ -21,33 +21,47 @@ const batchBytes = 128 << 10
 // batch is a run of lines of one file and, once checked, their verdicts.
 type batch struct {
 	src     string
-	data    []byte  // the lines, back to back, without newlines
-	ends    []int   // end of each line in data
-	nums    []int   // line number of each line
-	verdict []uint8 // per line, set by check
-	errs    []error // per malformed line, in order
+	data    []byte   // the lines, back to back, without newlines
+	ends    []int    // end of each line in data
+	nums    []int    // line number of each line
+	bad     []error  // per line: why it could not be read (too long), or nil
+	verdict []uint8  // per line, set by check
+	errs    []error  // per malformed line, in order
+	fixed   [][]byte // per kept line with invalid UTF-8, in order: the line to write instead
 	done    chan struct{}
 }
 
 func (b *batch) reset(src string) {
 	b.src = src
-	b.data, b.ends, b.nums, b.verdict, b.errs = b.data[:0], b.ends[:0], b.nums[:0], b.verdict[:0], b.errs[:0]
+	b.data, b.ends, b.nums, b.bad = b.data[:0], b.ends[:0], b.nums[:0], b.bad[:0]
+	b.verdict, b.errs, b.fixed = b.verdict[:0], b.errs[:0], b.fixed[:0]
 	b.done = make(chan struct{})
 }
 
-func (b *batch) add(n int, line []byte) {
+func (b *batch) add(n int, line []byte, bad error) {
 	b.data = append(b.data, line...)
 	b.ends = append(b.ends, len(b.data))
 	b.nums = append(b.nums, n)
+	b.bad = append(b.bad, bad)
 }
 
 func (b *batch) check(sel *selector) {
 	start := 0
-	for _, end := range b.ends {
-		v, err := sel.check(b.data[start:end])
+	for i, end := range b.ends {
+		if b.bad[i] != nil {
+			b.verdict = append(b.verdict, malformed)
+			b.errs = append(b.errs, b.bad[i])
+			start = end
+			continue
+		}
+		v, fixed, err := sel.check(b.data[start:end])
 		b.verdict = append(b.verdict, v)
-		if v == malformed {
+		switch {
+		case v == malformed:
 			b.errs = append(b.errs, err)
+		case fixed != nil:
+			b.verdict[i] |= fixedLine
+			b.fixed = append(b.fixed, fixed)
 		}
 		start = end
 	}
@@ -89,7 +103,7 @@ func replayRaw(ctx context.Context, opts *Options, sel *selector, out *sink, rep
 	}
 	defer close(rr.work)
 
-	err := scan(ctx, opts.Files, opts.IO.In, rr.idle, func(src string, n int, line []byte) error {
+	err := scan(ctx, opts.Files, opts.IO.In, opts.MaxLine, rr.idle, func(src string, n int, line []byte, bad error) error {
 		if rr.cur != nil && (rr.cur.src != src || len(rr.cur.data) >= batchBytes) {
 			if err := rr.submit(); err != nil {
 				return err
@@ -99,7 +113,7 @@ func replayRaw(ctx context.Context, opts *Options, sel *selector, out *sink, rep
 			rr.cur = <-rr.free // submit left one free
 			rr.cur.reset(src)
 		}
-		rr.cur.add(n, line)
+		rr.cur.add(n, line, bad)
 		return nil
 	})
 	if ctx.Err() != nil {
@@ -139,11 +153,18 @@ func (rr *rawReplay) writeOldest() error {
 	if rr.stopped {
 		return errStop
 	}
-	start, nerr := 0, 0
+	start, nerr, nfix := 0, 0, 0
 	for i, end := range b.ends {
-		switch v := b.verdict[i]; v {
+		v := b.verdict[i]
+		line := b.data[start:end]
+		if v&fixedLine != 0 {
+			v &^= fixedLine
+			line = b.fixed[nfix]
+			nfix++
+		}
+		switch v {
 		case keep, keepEvent:
-			if err := rr.out.writeLine(b.data[start:end], nil, v); err != nil {
+			if err := rr.out.writeLine(line, nil, v); err != nil {
 				if err == errStop {
 					rr.stopped = true
 				}

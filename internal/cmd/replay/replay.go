@@ -20,8 +20,10 @@ import (
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
 	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 	"github.com/amusoft/tmsws/internal/record"
 	"github.com/amusoft/tmsws/internal/render"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // Options are the parsed flags of `tmsws replay`.
@@ -40,6 +42,7 @@ type Options struct {
 	ShowProtocol bool
 	Speed        float64 // 0: as fast as possible
 	Realtime     bool    // --speed 1
+	MaxLine      int64   // longest line read (--max-frame); 0 is DefaultMaxLine
 	Serve        string  // ADDR: be a Pusher server playing the recordings
 	Loop         bool    // with Serve: play again and again
 
@@ -114,6 +117,7 @@ server starts anyway. It runs until Ctrl-C.`,
 				return err
 			}
 			opts.Settings = s
+			opts.MaxLine = s.MaxFrame
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -199,10 +203,16 @@ func (r *reporter) report(src string, n int, err error) {
 	r.count++
 	switch {
 	case r.count <= maxReports:
-		fmt.Fprintf(r.w, "%s:%d: %v\n", src, n, err)
+		fmt.Fprintln(r.w, malformedLine(src, n, err))
 	case r.count == maxReports+1:
 		fmt.Fprintf(r.w, "replay: more malformed lines follow; only the first %d are shown\n", maxReports)
 	}
+}
+
+// malformedLine is the report of a malformed line, FILE:LINE: reason,
+// escaped for the terminal: a reason may quote the line, which is anyone's.
+func malformedLine(src string, n int, err error) string {
+	return termsafe.Clip(fmt.Sprintf("%s:%d: %v", src, n, err), 1000)
 }
 
 func isDefault(typ string) bool {
@@ -226,25 +236,32 @@ const (
 	keep                   // comes out
 	keepEvent              // comes out and counts for --count
 	malformed              // reported and skipped
+
+	fixedLine uint8 = 0x80 // a flag on keep and keepEvent in a batch: write the fixed line
 )
 
 // check validates line and applies the filters; err says why a line is
-// malformed.
-func (s *selector) check(line []byte) (uint8, error) {
+// malformed. A line that comes out but holds invalid UTF-8 comes back
+// fixed (invalid bytes as \ufffd, as listen writes them), so every line
+// replay writes is valid UTF-8 JSON; valid lines pass byte for byte.
+func (s *selector) check(line []byte) (verdict uint8, fixed []byte, err error) {
 	if err := record.Validate(line); err != nil {
-		return malformed, err
+		return malformed, nil, err
 	}
 	typ := filter.RecordType(line)
 	if !s.showProtocol && !isDefault(typ) {
-		return drop, nil
+		return drop, nil, nil
 	}
 	if !s.flt.MatchJSONType(line, typ) {
-		return drop, nil
+		return drop, nil, nil
+	}
+	if f := jsonsafe.FixUTF8(line); len(f) != len(line) {
+		fixed = f
 	}
 	if typ == record.TypeEvent {
-		return keepEvent, nil
+		return keepEvent, fixed, nil
 	}
-	return keep, nil
+	return keep, fixed, nil
 }
 
 // sink is where the selected lines go: stdout (JSON lines or pretty) and
@@ -311,7 +328,7 @@ func runReplay(ctx context.Context, opts *Options) error {
 
 	out := &sink{max: opts.Count}
 	if opts.Output != "" {
-		f, err := openOutput(opts.Output, opts.Files)
+		f, err := openOutput(ctx, opts.Output, opts.Files)
 		if err != nil {
 			return err
 		}
@@ -359,14 +376,21 @@ func replayDecoded(ctx context.Context, opts *Options, sel *selector, out *sink,
 	if pace.sleep == nil {
 		pace.sleep = sleepCtx
 	}
-	return scan(ctx, opts.Files, opts.IO.In, out.flush, func(src string, n int, line []byte) error {
-		verdict, err := sel.check(line)
+	return scan(ctx, opts.Files, opts.IO.In, opts.MaxLine, out.flush, func(src string, n int, line []byte, bad error) error {
+		if bad != nil {
+			rep.report(src, n, bad)
+			return nil
+		}
+		verdict, fixed, err := sel.check(line)
 		if verdict == malformed {
 			rep.report(src, n, err)
 			return nil
 		}
 		if verdict == drop {
 			return nil
+		}
+		if fixed != nil {
+			line = fixed
 		}
 		r, err := record.Decode(line)
 		if err != nil {
@@ -384,7 +408,7 @@ func replayDecoded(ctx context.Context, opts *Options, sel *selector, out *sink,
 
 // openOutput opens the -o file for appending, refusing one that is also
 // being read: the replay would read its own output for ever.
-func openOutput(name string, inputs []string) (*os.File, error) {
+func openOutput(ctx context.Context, name string, inputs []string) (*os.File, error) {
 	if st, err := os.Stat(name); err == nil {
 		for _, in := range inputs {
 			if in == "-" {
@@ -395,11 +419,7 @@ func openOutput(name string, inputs []string) (*os.File, error) {
 			}
 		}
 	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open --output file: %w", err)
-	}
-	return f, nil
+	return cmdutil.OpenOutput(ctx, name)
 }
 
 // pacer keeps the recorded timing: a record stamped ts comes out at

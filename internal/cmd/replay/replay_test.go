@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -576,7 +577,7 @@ func TestLoadRecording(t *testing.T) {
 		`{"ts":"2026-11-26T09:00:04Z","type":"member_removed","channel":"presence-chat.42","user_id":"9"}` + "\n"
 	path2 := writeFile(t, "two.jsonl.gz", string(gzipped(t, file2)))
 
-	got, bad, err := LoadRecording(context.Background(), []string{"-", path2}, strings.NewReader(file1), nil)
+	got, bad, err := LoadRecording(context.Background(), []string{"-", path2}, strings.NewReader(file1), nil, 0)
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		`stdin:6: ts "bad" is not an RFC 3339 time such as "2026-11-26T09:16:54.123Z"`,
@@ -603,20 +604,20 @@ func TestLoadRecording(t *testing.T) {
 
 	flt, err := filter.CompileWithChannels([]string{"private-*"}, []string{"MessageSent"}, []string{"data.message.user_id=9"})
 	require.NoError(t, err)
-	got, _, err = LoadRecording(context.Background(), []string{"-"}, strings.NewReader(file1), flt)
+	got, _, err = LoadRecording(context.Background(), []string{"-"}, strings.NewReader(file1), flt, 0)
 	require.NoError(t, err)
 	require.Len(t, got.Items, 1)
 	assert.Equal(t, "private-chat.43", got.Items[0].Channel)
 	assert.Equal(t, time.Duration(0), got.Items[0].Offset, "offsets start at the first record played")
 
-	_, _, err = LoadRecording(context.Background(), []string{filepath.Join(t.TempDir(), "nope.jsonl")}, nil, nil)
+	_, _, err = LoadRecording(context.Background(), []string{filepath.Join(t.TempDir(), "nope.jsonl")}, nil, nil, 0)
 	assert.ErrorContains(t, err, "no such file or directory")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	_, _, err = LoadRecording(ctx, []string{"-"}, pr, nil)
+	_, _, err = LoadRecording(ctx, []string{"-"}, pr, nil, 0)
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
@@ -626,4 +627,74 @@ func TestShellQuote(t *testing.T) {
 	assert.Equal(t, "'a b'", shellQuote("a b"))
 	assert.Equal(t, `'it'\''s'`, shellQuote("it's"))
 	assert.Equal(t, "''", shellQuote(""))
+}
+
+func TestLineLimit(t *testing.T) {
+	t.Parallel()
+	const max = 4096
+	pad := func(total int) string { // a record line of exactly total bytes
+		base := rec(0, "event", "c", "E", `{"s":""}`)
+		return strings.Replace(base, `"s":""`, `"s":"`+strings.Repeat("x", total-len(base))+`"`, 1)
+	}
+	atLimit, over := pad(max), pad(max+1)
+	require.Len(t, atLimit, max)
+	small := rec(1, "event", "c", "Small", `{}`)
+	input := atLimit + "\n" + over + "\n" + small + "\r\n" + atLimit + "\r\n" + over + "\r\n" + small + "\n" + strings.Repeat("y", 5*max) + "\n" + small + "\n" + over
+	for _, tt := range []struct {
+		name string
+		opts Options
+	}{{"raw", Options{JSON: true, MaxLine: max}}, {"decoded", Options{JSON: true, MaxLine: max, Speed: 1e9}}} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := tt.opts
+			res := replay(t, &opts, strings.NewReader(input))
+			var me *MalformedError
+			require.ErrorAs(t, res.err, &me)
+			assert.Equal(t, 4, me.Lines)
+			assert.Equal(t, atLimit+"\n"+small+"\n"+atLimit+"\n"+small+"\n"+small+"\n", res.stdout)
+			tooLong := "line longer than 4 KiB (--max-frame): skipped"
+			assert.Equal(t, "stdin:2: "+tooLong+"\nstdin:5: "+tooLong+"\nstdin:7: "+tooLong+"\nstdin:9: "+tooLong+"\n", res.stderr)
+		})
+	}
+}
+
+// TestHugeLineIsNotKept is not parallel: it measures allocations.
+func TestHugeLineIsNotKept(t *testing.T) {
+	const max = 4096
+	small := rec(1, "event", "c", "Small", `{}`)
+	// A line far longer than the limit is read through without being kept.
+	lr := &lineReader{max: max}
+	lr.reset(io.MultiReader(strings.NewReader(small+"\n"), &repeatReader{b: 'z', n: 64 << 20}, strings.NewReader("\n"+small)))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	line, err := lr.next()
+	require.NoError(t, err)
+	assert.Equal(t, small, string(line))
+	_, err = lr.next()
+	var long *LineTooLongError
+	require.ErrorAs(t, err, &long)
+	line, err = lr.next()
+	require.NoError(t, err)
+	assert.Equal(t, small, string(line))
+	assert.Equal(t, 3, lr.n)
+	runtime.ReadMemStats(&ms)
+	assert.Less(t, ms.TotalAlloc-before, uint64(8<<20), "a 64 MiB line must not be assembled")
+}
+
+// repeatReader yields n copies of b.
+type repeatReader struct {
+	b byte
+	n int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n)
+	for i := range p[:k] {
+		p[i] = r.b
+	}
+	r.n -= k
+	return k, nil
 }

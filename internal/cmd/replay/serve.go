@@ -30,7 +30,7 @@ const DefaultServeSecret = "tmsws-local-secret"
 // Malformed lines are skipped and come back as "FILE:LINE: reason" reports
 // (at most 100, then one line with the total). The error is for a file that
 // cannot be opened or read, or ctx ending.
-func LoadRecording(ctx context.Context, files []string, stdin io.Reader, flt *filter.Filter) (*server.Recording, []string, error) {
+func LoadRecording(ctx context.Context, files []string, stdin io.Reader, flt *filter.Filter, maxLine int64) (*server.Recording, []string, error) {
 	if err := checkFiles(files); err != nil {
 		return nil, nil, err
 	}
@@ -44,10 +44,14 @@ func LoadRecording(ctx context.Context, files []string, stdin io.Reader, flt *fi
 	report := func(src string, n int, err error) {
 		nbad++
 		if nbad <= maxReports {
-			bad = append(bad, fmt.Sprintf("%s:%d: %v", src, n, err))
+			bad = append(bad, malformedLine(src, n, err))
 		}
 	}
-	err := scan(ctx, files, stdin, nil, func(src string, n int, line []byte) error {
+	err := scan(ctx, files, stdin, maxLine, nil, func(src string, n int, line []byte, bad error) error {
+		if bad != nil {
+			report(src, n, bad)
+			return nil
+		}
 		if err := record.Validate(line); err != nil {
 			report(src, n, err)
 			return nil
@@ -94,7 +98,7 @@ func runServe(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	rec, bad, err := LoadRecording(ctx, opts.Files, opts.IO.In, flt)
+	rec, bad, err := LoadRecording(ctx, opts.Files, opts.IO.In, flt, opts.MaxLine)
 	for _, b := range bad {
 		fmt.Fprintln(opts.IO.ErrOut, b)
 	}

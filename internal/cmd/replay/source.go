@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 
+	"github.com/amusoft/tmsws/internal/bytesize"
 	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/pusher"
 )
 
 // Reading recordings: every FILE argument (a path, or "-" for stdin) is read
@@ -73,15 +75,33 @@ func checkFiles(files []string) error {
 
 // lineFunc handles one non-blank line of a recording: src is the display
 // name, n the 1-based line number, line the bytes without the newline
-// (valid only during the call). Returning errStop ends the scan with nil.
-type lineFunc func(src string, n int, line []byte) error
+// (valid only during the call). A line longer than the limit comes as a
+// nil line and a *LineTooLongError in bad, to be reported in its place.
+// Returning errStop ends the scan with nil.
+type lineFunc func(src string, n int, line []byte, bad error) error
+
+// LineTooLongError is a recording line longer than the line limit
+// (--max-frame): it is skipped, read in pieces and never held whole.
+type LineTooLongError struct{ Max int64 }
+
+func (e *LineTooLongError) Error() string {
+	return "line longer than " + bytesize.Format(e.Max) + " (--max-frame): skipped"
+}
+
+// DefaultMaxLine is the line limit when none is given: the frame limit of
+// listen, since a recording line is a record of one frame.
+const DefaultMaxLine = pusher.DefaultMaxFrame
 
 // scan reads files in order (stdin for "-") and calls fn for every
-// non-blank line. onIdle, when not nil, is called before waiting for more
+// non-blank line; lines longer than maxLine bytes (0: DefaultMaxLine) are
+// passed as errors. onIdle, when not nil, is called before waiting for more
 // input, so the caller can flush what it has written so far. It returns
 // ctx.Err() when ctx ends, and the first read or fn error.
-func scan(ctx context.Context, files []string, stdin io.Reader, onIdle func() error, fn lineFunc) error {
-	lr := &lineReader{}
+func scan(ctx context.Context, files []string, stdin io.Reader, maxLine int64, onIdle func() error, fn lineFunc) error {
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLine
+	}
+	lr := &lineReader{max: maxLine}
 	for _, name := range files {
 		err := scanOne(ctx, name, stdin, lr, onIdle, fn)
 		if errors.Is(err, errStop) {
@@ -124,6 +144,13 @@ func scanOne(ctx context.Context, name string, stdin io.Reader, lr *lineReader, 
 		if err == io.EOF {
 			return nil
 		}
+		var long *LineTooLongError
+		if errors.As(err, &long) {
+			if err := fn(src, lr.n, nil, long); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			switch {
 			case idleErr != nil:
@@ -136,7 +163,7 @@ func scanOne(ctx context.Context, name string, stdin io.Reader, lr *lineReader, 
 		if isBlank(line) {
 			continue
 		}
-		if err := fn(src, lr.n, line); err != nil {
+		if err := fn(src, lr.n, line, nil); err != nil {
 			return err
 		}
 	}
@@ -285,14 +312,19 @@ func (c *chunkReader) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// lineReader splits lines of any length.
+// lineReader splits lines up to max bytes long; a longer line is read
+// through to its end without being kept, and reported.
 type lineReader struct {
 	br   *bufio.Reader
 	long []byte // a line longer than br's buffer, assembled
 	n    int    // number of the last line returned
+	max  int64
 }
 
 func (lr *lineReader) reset(r io.Reader) {
+	if lr.max <= 0 {
+		lr.max = DefaultMaxLine
+	}
 	if lr.br == nil {
 		lr.br = bufio.NewReaderSize(r, lineBuffer)
 	} else {
@@ -303,30 +335,57 @@ func (lr *lineReader) reset(r io.Reader) {
 
 // next returns the next line without its "\n" or "\r\n"; the slice is valid
 // until the next call. At the end it returns io.EOF; a last line without a
-// newline is still a line.
+// newline is still a line. A line longer than max bytes returns a
+// *LineTooLongError once it has been read through.
 func (lr *lineReader) next() ([]byte, error) {
 	if cap(lr.long) > 4*lineBuffer {
 		lr.long = nil // one huge line does not pin its memory for good
 	}
 	lr.long = lr.long[:0]
+	var (
+		size     int64 // bytes of the line so far, its ending included
+		last     byte  // the last byte of the previous fragment
+		tooLong  bool  // reading through a line that will be skipped
+		fragment []byte
+	)
 	for {
 		frag, err := lr.br.ReadSlice('\n')
+		size += int64(len(frag))
 		if err == bufio.ErrBufferFull {
-			lr.long = append(lr.long, frag...)
+			// The last byte may be the "\r" of a "\r\n".
+			if size-1 > lr.max {
+				tooLong, lr.long = true, lr.long[:0]
+			}
+			if !tooLong {
+				lr.long = append(lr.long, frag...)
+			}
+			last = frag[len(frag)-1]
 			continue
-		}
-		line := frag
-		if len(lr.long) > 0 {
-			lr.long = append(lr.long, frag...)
-			line = lr.long
 		}
 		if err != nil && err != io.EOF {
 			return nil, err
 		}
-		if err == io.EOF && len(line) == 0 {
+		if err == io.EOF && size == 0 {
 			return nil, io.EOF
 		}
 		lr.n++
+		content := size
+		if n := len(frag); n > 0 && frag[n-1] == '\n' {
+			content--
+			if (n > 1 && frag[n-2] == '\r') || (n == 1 && last == '\r') {
+				content--
+			}
+		}
+		if tooLong || content > lr.max {
+			lr.long = lr.long[:0]
+			return nil, &LineTooLongError{Max: lr.max}
+		}
+		fragment = frag
+		if len(lr.long) > 0 {
+			lr.long = append(lr.long, frag...)
+			fragment = lr.long
+		}
+		line := fragment
 		if n := len(line); n > 0 && line[n-1] == '\n' {
 			line = line[:n-1]
 		}
