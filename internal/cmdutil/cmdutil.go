@@ -14,6 +14,7 @@ import (
 
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // Factory carries the dependencies commands are built with.
@@ -31,7 +32,7 @@ func (f *Factory) Settings(cmd *cobra.Command) (*config.Settings, error) {
 		return nil, err
 	}
 	for _, w := range s.Warnings {
-		fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", termsafe.String(w))
 	}
 	return s, nil
 }
@@ -87,7 +88,14 @@ func NewStatusLog(w io.Writer, colored, verbose bool) *StatusLog {
 	return l
 }
 
+// maxStatusLine caps a status line's message: a server-chosen text (a close
+// reason, an error message, a member's name) cannot flood the terminal.
+const maxStatusLine = 2000
+
 func (l *StatusLog) line(c *color.Color, tag, msg string) {
+	// Messages carry text from servers, files and clients: one escaper
+	// makes every status line safe for the terminal, whatever its source.
+	msg = termsafe.Clip(msg, maxStatusLine)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fmt.Fprintf(l.w, "%s %s %s\n", l.dim.Sprint(l.now().Format("15:04:05")), l.tag.Sprint("["+tag+"]"), c.Sprint(msg))

@@ -22,6 +22,7 @@ import (
 
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/record"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // PayloadLimit is the largest event data Pusher Channels and Laravel
@@ -117,10 +118,41 @@ func (c *Collector) Shown(r *record.Record) {
 	c.shown++
 }
 
+// A server chooses the channel and event names it sends: the summary keeps
+// at most maxNames of each kind (per channel for events), each cut to
+// maxName bytes, and counts the rest under otherName, so a server sending
+// a million distinct names cannot make it grow without bound.
+const (
+	maxNames  = 256
+	maxName   = 200
+	otherName = "(others)"
+)
+
+// key is the name a channel or event is counted under.
+func key(name string) string {
+	if len(name) > maxName {
+		cut := maxName
+		for cut > 0 && name[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		return name[:cut] + "…"
+	}
+	return name
+}
+
 func (c *Collector) channel(name string) *channelStats {
 	ch := c.channels[name]
 	if ch == nil {
-		name = strings.Clone(name)
+		if ch = c.channels[key(name)]; ch != nil {
+			return ch
+		}
+		name = strings.Clone(key(name))
+		if len(c.order) >= maxNames {
+			name = otherName
+			if ch = c.channels[name]; ch != nil {
+				return ch
+			}
+		}
 		ch = &channelStats{name: name, events: map[string]*eventStats{}}
 		c.channels[name] = ch
 		c.order = append(c.order, ch)
@@ -131,7 +163,16 @@ func (c *Collector) channel(name string) *channelStats {
 func (ch *channelStats) event(name string) *eventStats {
 	ev := ch.events[name]
 	if ev == nil {
-		name = strings.Clone(name)
+		if ev = ch.events[key(name)]; ev != nil {
+			return ev
+		}
+		name = strings.Clone(key(name))
+		if len(ch.order) >= maxNames {
+			name = otherName
+			if ev = ch.events[name]; ev != nil {
+				return ev
+			}
+		}
 		ev = &eventStats{name: name}
 		ch.events[name] = ev
 		ch.order = append(ch.order, ev)
@@ -143,6 +184,7 @@ func (c *Collector) addCause(msg string) {
 	if msg == "" {
 		msg = "unknown cause"
 	}
+	msg = key(msg)
 	for i := range c.causes {
 		if c.causes[i].msg == msg {
 			c.causes[i].n++
@@ -289,10 +331,12 @@ func (c *Collector) Print(w io.Writer, end time.Time, colored bool) error {
 	for _, l := range c.Lines(end) {
 		b.WriteString(tag.Sprint("[stats]"))
 		b.WriteByte(' ')
+		// Channel and event names, and reconnect causes, are the server's.
+		text := termsafe.String(l.Text)
 		if l.Warn {
-			b.WriteString(warn.Sprint(l.Text))
+			b.WriteString(warn.Sprint(text))
 		} else {
-			b.WriteString(l.Text)
+			b.WriteString(text)
 		}
 		b.WriteByte('\n')
 	}

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -285,4 +286,34 @@ func BenchmarkSeenAndShown(b *testing.B) {
 		c.Seen(r)
 		c.Shown(r)
 	}
+}
+
+// TestNamesAreBounded: the server chooses channel and event names; a
+// million distinct ones must not grow the summary without bound, and their
+// control characters must not reach the terminal.
+func TestNamesAreBounded(t *testing.T) {
+	t.Parallel()
+	c := New(time.Unix(0, 0))
+	long := strings.Repeat("n", 10_000)
+	for i := range 2000 {
+		c.Seen(&record.Record{Type: record.TypeEvent, Channel: "ch" + strconv.Itoa(i), Event: "e"})
+		c.Seen(&record.Record{Type: record.TypeEvent, Channel: "one", Event: long + strconv.Itoa(i)})
+	}
+	evil := &record.Record{Type: record.TypeEvent, Channel: "one", Event: "\x1b]0;pwned\x07"}
+	c.Seen(evil)
+	c.Shown(evil)
+	c.Seen(&record.Record{Type: record.TypeReconnecting, Message: "closed: \x1b[2J" + long})
+	assert.LessOrEqual(t, len(c.order), maxNames+1)
+	assert.LessOrEqual(t, len(c.channels["one"].order), maxNames+1)
+	for _, ev := range c.channels["one"].order {
+		assert.LessOrEqual(t, len(ev.name), maxName+len("…"))
+	}
+	var b strings.Builder
+	require.NoError(t, c.Print(&b, time.Unix(10, 0), false))
+	out := b.String()
+	assert.NotContains(t, out, "\x1b")
+	assert.NotContains(t, out, "\x07")
+	assert.Contains(t, out, `\x1b]0;pwned\x07`)
+	assert.Contains(t, out, otherName)
+	assert.Less(t, len(out), 200_000)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // Resolver looks up a host's addresses; *net.Resolver implements it.
@@ -277,12 +278,15 @@ func printReport(w io.Writer, colored bool, rep *Report) error {
 	mk := func(attrs ...color.Attribute) *color.Color { return iostreams.Color(colored, attrs...) }
 	green, red, dim, yellow, bold := mk(color.FgGreen), mk(color.FgRed, color.Bold), mk(color.Faint), mk(color.FgYellow), mk(color.Bold)
 
+	// Details quote the server (socket id, certificate fields, error
+	// messages): every piece of text passes the terminal escaper.
+	safe := func(s string) string { return termsafe.Clip(s, 2000) }
 	var b strings.Builder
 	head := "tmsws doctor: " + rep.URL
 	if rep.Channel != "" {
 		head += ", channel " + rep.Channel
 	}
-	b.WriteString(bold.Sprint(head) + "\n")
+	b.WriteString(bold.Sprint(safe(head)) + "\n")
 	const indent = "  "
 	for _, s := range rep.Steps {
 		var label string
@@ -302,13 +306,13 @@ func printReport(w io.Writer, colored bool, rep *Report) error {
 		}
 		prefix := fmt.Sprintf("%s%s  %-13s %9s  ", indent, label, s.Name, ms)
 		pad := strings.Repeat(" ", len(indent)+4+2+13+1+9+2)
-		detail := s.Detail
+		detail := safe(s.Detail)
 		if s.Skipped {
 			detail = dim.Sprint(detail)
 		}
 		b.WriteString(prefix + detail + "\n")
 		if s.Hint != "" {
-			b.WriteString(pad + yellow.Sprint("hint: "+s.Hint) + "\n")
+			b.WriteString(pad + yellow.Sprint("hint: "+safe(s.Hint)) + "\n")
 		}
 	}
 	if rep.Server != nil {
@@ -316,7 +320,7 @@ func printReport(w io.Writer, colored bool, rep *Report) error {
 		if len(rep.Server.Evidence) > 0 {
 			line += " (" + strings.Join(rep.Server.Evidence, "; ") + ")"
 		}
-		b.WriteString(indent + line + "\n")
+		b.WriteString(indent + safe(line) + "\n")
 	}
 	if rep.OK {
 		b.WriteString(indent + green.Sprint("all steps passed") + "\n")

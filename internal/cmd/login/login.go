@@ -17,6 +17,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // Options are the parsed flags of `tmsws login`.
@@ -150,7 +151,7 @@ func save(opts *Options, token, user string) error {
 	}
 	who := ""
 	if user != "" {
-		who = " as " + user
+		who = " as " + termsafe.String(user)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Logged in to %s%s; token %s saved for profile %q in %s\n",
 		s.APIURL, who, config.Mask(token), s.Profile, filepath.Join(s.ConfigDir, "credentials"))

@@ -10,6 +10,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // NotLoggedInError is `login status` finding no token: exit code 3.
@@ -56,9 +57,10 @@ func runStatus(opts *StatusOptions) error {
 	fmt.Fprintf(out, "api-url:   %s\n", s.APIURL)
 	fmt.Fprintf(out, "auth-url:  %s\n", s.AuthURL)
 	if ok {
-		fmt.Fprintf(out, "stored:    token %s", config.Mask(cred.Token))
+		// The file is ours, but anything may have been pasted into it.
+		fmt.Fprintf(out, "stored:    token %s", termsafe.String(config.Mask(cred.Token)))
 		if cred.User != "" {
-			fmt.Fprintf(out, " for %s", cred.User)
+			fmt.Fprintf(out, " for %s", termsafe.String(cred.User))
 		}
 		if !cred.SavedAt.IsZero() {
 			fmt.Fprintf(out, ", saved %s", cred.SavedAt.Local().Format("2006-01-02 15:04"))
@@ -68,7 +70,7 @@ func runStatus(opts *StatusOptions) error {
 		fmt.Fprintf(out, "stored:    none\n")
 	}
 	if s.Token != "" {
-		fmt.Fprintf(out, "in use:    token %s from %s\n", config.Mask(s.Token), s.TokenSource)
+		fmt.Fprintf(out, "in use:    token %s from %s\n", termsafe.String(config.Mask(s.Token)), s.TokenSource)
 		return nil
 	}
 	return &NotLoggedInError{Profile: s.Profile}
