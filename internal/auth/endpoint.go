@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 )
 
 // Channel name prefixes that decide what an authorization must return.
@@ -159,10 +161,13 @@ func do(ctx context.Context, c *http.Client, method, rawURL string, body []byte,
 		return nil, a.fail(Redirect, "an HTML page instead of JSON", pick(login, hintLoginRedirect, hintRedirect))
 	}
 	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 || trimmed[0] != '{' || !gjson.ValidBytes(trimmed) {
+	if len(trimmed) == 0 || trimmed[0] != '{' || jsonsafe.Valid(trimmed) != nil {
 		detail := "not a JSON object"
-		if len(trimmed) == 0 {
+		switch {
+		case len(trimmed) == 0:
 			detail = "an empty body instead of JSON"
+		case jsonsafe.Depth(trimmed) != nil:
+			detail = "a JSON object " + strings.TrimPrefix(jsonsafe.ErrTooDeep.Error(), "JSON ")
 		}
 		return nil, a.fail(InvalidJSON, detail, pick(login, hintLoginInvalidJSON, hintInvalidJSON))
 	}
@@ -202,7 +207,7 @@ func looksJSON(resp *http.Response, body []byte) bool {
 		return false
 	}
 	t := bytes.TrimSpace(body)
-	return len(t) > 0 && t[0] == '{' && gjson.ValidBytes(t)
+	return len(t) > 0 && t[0] == '{' && jsonsafe.Valid(t) == nil
 }
 
 // jsonString decodes a JSON string value exactly (encoding/json is the
@@ -247,7 +252,7 @@ func parseAuth(a *answer, channel string) (Result, error) {
 		if r.ChannelData == "" {
 			return r, a.fail(Incomplete, `no "channel_data" in the answer, and a presence channel needs it`, hintPresence)
 		}
-		if !gjson.Valid(r.ChannelData) || !gjson.Get(r.ChannelData, "user_id").Exists() {
+		if jsonsafe.ValidString(r.ChannelData) != nil || !gjson.Get(r.ChannelData, "user_id").Exists() {
 			return r, a.fail(Incomplete, `"channel_data" is not a JSON object with a user_id`, hintPresence)
 		}
 	}

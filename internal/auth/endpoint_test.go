@@ -210,6 +210,25 @@ func TestEndpointAuthorizeErrors(t *testing.T) {
 			hint:    "did not answer with JSON",
 		},
 		{
+			// 1 MiB of nesting: gjson's validator would recurse once per level.
+			name: "deeply nested JSON",
+			handler: fixed(func(w http.ResponseWriter) {
+				writeJSON(w, 200, `{"auth":`+strings.Repeat("[", 500_000)+strings.Repeat("]", 500_000)+`}`)
+			}),
+			kind: InvalidJSON, status: 200,
+			errText: `authorize private-chat.42: 200 OK from URL: a JSON object nested deeper than 1000 levels`,
+			hint:    "did not answer with JSON",
+		},
+		{
+			name: "deeply nested error answer",
+			handler: fixed(func(w http.ResponseWriter) {
+				writeJSON(w, 403, `{"message":`+strings.Repeat("[", 500_000)+strings.Repeat("]", 500_000)+`}`)
+			}),
+			kind: Forbidden, status: 403,
+			errText: `authorize private-chat.42: 403 Forbidden from URL`,
+			hint:    "routes/channels.php", refused: true,
+		},
+		{
 			name:    "empty body",
 			handler: fixed(func(w http.ResponseWriter) { w.WriteHeader(200) }),
 			kind:    InvalidJSON, status: 200,

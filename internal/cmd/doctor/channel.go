@@ -16,6 +16,7 @@ import (
 	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 	"github.com/amusoft/tmsws/internal/pusher"
 	"github.com/amusoft/tmsws/internal/record"
 )
@@ -80,7 +81,7 @@ func jwtClaims(token string) (gjson.Result, bool) {
 	}
 	header, err1 := decodeSegment(parts[0])
 	payload, err2 := decodeSegment(parts[1])
-	if err1 != nil || err2 != nil || !gjson.ValidBytes(header) || !gjson.ValidBytes(payload) {
+	if err1 != nil || err2 != nil || jsonsafe.Valid(header) != nil || jsonsafe.Valid(payload) != nil {
 		return gjson.Result{}, false
 	}
 	if !gjson.GetBytes(header, "alg").Exists() {

@@ -21,6 +21,7 @@ import (
 	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 )
 
 // APIBase is the base URL of the server's HTTP API: the WebSocket
@@ -142,7 +143,7 @@ func runAPI(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error {
 func meaning(resp *http.Response, body []byte) (status int, msg string, in200 bool) {
 	status = resp.StatusCode
 	t := bytes.TrimSpace(body)
-	if len(t) > 0 && t[0] == '{' && gjson.ValidBytes(t) {
+	if len(t) > 0 && t[0] == '{' && jsonsafe.Valid(t) == nil {
 		doc := gjson.ParseBytes(t)
 		if e := doc.Get("error"); e.Exists() && e.Type != gjson.Null {
 			msg = e.String()

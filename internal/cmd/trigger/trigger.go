@@ -20,6 +20,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 )
 
 // Limits checked before anything is sent (pusher-protocol.md §11).
@@ -253,6 +254,9 @@ func readData(arg string, stdin io.Reader) ([]byte, error) {
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, &cmdutil.UsageError{Msg: source + ": the data is empty", Hint: "pass a JSON document, e.g. -d '{}'"}
+	}
+	if err := jsonsafe.Depth(raw); err != nil {
+		return nil, cmdutil.Usagef("%s: %v: no app sends such data", source, err)
 	}
 	var doc json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
