@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 )
 
 // AuthPath is where the server answers channel authorizations the way a
@@ -41,11 +42,17 @@ type authAnswer struct {
 // presence members are generated guests ({"user_id":"<n>","user_info":
 // {"name":"Guest <n>"}}, n counting up), encrypted channels get their
 // shared secret. socket_id and channel_name come from a form or JSON body,
-// or the query string (GET), as Laravel reads them. Every answer allows
-// any origin, so a browser app can call it.
+// or the query string (GET), as Laravel reads them. A browser page may call
+// it from an allowed origin only (origin.go); the CORS answer names that
+// origin.
 func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
+	if !s.checkOrigin(w, r) {
+		return
+	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
+	if origin := r.Header.Get("Origin"); origin != "" {
+		h.Set("Access-Control-Allow-Origin", origin)
+	}
 	switch r.Method {
 	case http.MethodOptions:
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
@@ -60,7 +67,7 @@ func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
 	default:
 		h.Set("Allow", "GET, HEAD, POST, OPTIONS")
-		writeJSON(w, http.StatusMethodNotAllowed, laravelMessage("The "+r.Method+" method is not supported for route broadcasting/auth. Supported methods: GET, HEAD, POST."))
+		writeJSON(w, http.StatusMethodNotAllowed, laravelMessage("The "+clip(r.Method)+" method is not supported for route broadcasting/auth. Supported methods: GET, HEAD, POST."))
 		return
 	}
 
@@ -70,7 +77,7 @@ func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if status, body := checkAuthParams(socketID, channel); status != 0 {
-		s.logf("auth endpoint: refused socket %q, channel %q: %d", socketID, channel, status)
+		s.logf("auth endpoint: refused socket '%s', channel '%s': %d", clip(socketID), clip(channel), status)
 		writeJSON(w, status, body)
 		return
 	}
@@ -118,7 +125,7 @@ func authParams(r *http.Request) (socketID, channel string, err error) {
 		if trimmed == "" {
 			return query.Get("socket_id"), query.Get("channel_name"), nil
 		}
-		if !gjson.Valid(trimmed) || !gjson.Parse(trimmed).IsObject() {
+		if jsonsafe.ValidString(trimmed) != nil || !gjson.Parse(trimmed).IsObject() {
 			return "", "", errors.New("the JSON body is not a JSON object")
 		}
 		doc := gjson.Parse(trimmed)
@@ -166,8 +173,8 @@ func checkAuthParams(socketID, channel string) (int, []byte) {
 			"The socket id field format is invalid: it must be the socket_id of pusher:connection_established, like 123.456.")
 	case channel == "":
 		return http.StatusUnprocessableEntity, validationError("channel_name", "The channel name field is required.")
-	case len(channel) > maxChannelLen || !validChannel.MatchString(channel):
-		return http.StatusForbidden, laravelMessage("Invalid channel name '" + channel + "'.")
+	case !isValidChannel(channel):
+		return http.StatusForbidden, laravelMessage("Invalid channel name '" + clip(channel) + "'.")
 	case !needsAuth(channel):
 		return http.StatusForbidden, laravelMessage("Channel " + channel +
 			" is public and needs no authorization: only private-, presence- and private-encrypted- channels are signed.")

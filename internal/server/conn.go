@@ -3,21 +3,24 @@ package server
 import (
 	"crypto/hmac"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gorilla/websocket"
 	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/jsonsafe"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 const (
 	writeWait  = 10 * time.Second // deadline of every write
 	closeGrace = time.Second      // how long a close frame waits for the client's reply
-	queueSize  = 4096             // frames queued per connection before it is dropped as too slow
 )
 
 // Conn is one client connection. Its reading goroutine handles the
@@ -28,10 +31,10 @@ type Conn struct {
 	ws       *websocket.Conn
 	num      int
 	socketID string
-	out      chan outbound
+	q        queue
 	done     chan struct{} // closed when the connection has ended
 	silent   atomic.Bool
-	overflow atomic.Bool // the queue filled up and the connection was dropped
+	overflow atomic.Bool // the queue overflowed and the connection was dropped
 	doneOnce sync.Once
 
 	channels  map[string]struct{}  // guarded by srv.mu
@@ -55,24 +58,37 @@ type outbound struct {
 	pb      *playback // a playback frame, dropped once its playback has stopped
 }
 
+// outboundCost is what a queued frame costs beyond its bytes, so that a
+// flood of tiny frames (pongs to a client that never reads) is bounded too.
+const outboundCost = int(unsafe.Sizeof(outbound{}))
+
+// cost is what o counts against the connection's queue budget; close and
+// drop cost nothing, so they are never refused or kept waiting.
+func (o *outbound) cost() int {
+	if o.kind != outMessage {
+		return 0
+	}
+	return len(o.data) + outboundCost
+}
+
 func newConn(s *Server, ws *websocket.Conn, num int, socketID string, silent bool) *Conn {
 	c := &Conn{
 		srv:       s,
 		ws:        ws,
 		num:       num,
 		socketID:  socketID,
-		out:       make(chan outbound, queueSize),
 		done:      make(chan struct{}),
 		channels:  make(map[string]struct{}),
 		playbacks: make(map[string]*playback),
 	}
+	c.q.init(s.cfg.MaxQueueBytes)
 	c.silent.Store(silent)
 	return c
 }
 
 // send queues a message unless the connection is silent. It never blocks,
-// so it may be called with srv.mu held: a connection whose queue is full is
-// dropped as too slow.
+// so it may be called with srv.mu held: a connection with more than
+// Config.MaxQueueBytes queued is dropped as too slow.
 func (c *Conn) send(msgType int, data []byte) {
 	if c.silent.Load() {
 		return
@@ -80,33 +96,42 @@ func (c *Conn) send(msgType int, data []byte) {
 	c.enqueue(outbound{kind: outMessage, msgType: msgType, data: data})
 }
 
-// sendWait is send for callers that do not hold srv.mu (Publish): when the
-// queue is full it waits for room, so a fast publisher is slowed to the
-// client's pace instead of dropping it. A client that stops reading is
-// dropped by the writer's deadline, which ends the wait.
+// sendWait is send for callers that do not hold srv.mu (Publish): while
+// the queue holds more than half its budget it waits for room, so a fast
+// publisher is slowed to the client's pace instead of dropping it, and the
+// other half stays free for the frames send queues without waiting. A
+// client that stops reading is dropped by the writer's deadline, which ends
+// the wait.
 func (c *Conn) sendWait(msgType int, data []byte) {
 	if c.silent.Load() {
 		return
 	}
-	c.enqueueWait(outbound{kind: outMessage, msgType: msgType, data: data})
+	c.enqueueWait(outbound{kind: outMessage, msgType: msgType, data: data}, nil)
 }
 
 func (c *Conn) enqueue(o outbound) {
-	select {
-	case c.out <- o:
-	case <-c.done:
-	default:
-		if !c.overflow.Swap(true) {
-			c.srv.logf("connection %d: %d frames queued, dropping it as too slow", c.num, queueSize)
-			_ = c.ws.Close()
-		}
+	if c.q.push(o) && !c.overflow.Swap(true) {
+		c.srv.logf("connection %d (socket %s): more than %d bytes queued for it, dropping it as too slow",
+			c.num, c.socketID, c.q.max)
+		_ = c.ws.Close()
 	}
 }
 
-func (c *Conn) enqueueWait(o outbound) {
-	select {
-	case c.out <- o:
-	case <-c.done:
+// enqueueWait queues o once there is room for it, and reports whether it
+// was queued: false when the connection ended, or stop was closed, first.
+func (c *Conn) enqueueWait(o outbound, stop <-chan struct{}) bool {
+	for {
+		queued, room := c.q.pushOrWait(o)
+		if room == nil {
+			return queued
+		}
+		select {
+		case <-room:
+		case <-c.done:
+			return false
+		case <-stop:
+			return false
+		}
 	}
 }
 
@@ -121,13 +146,22 @@ func (c *Conn) writeLoop() {
 		select {
 		case <-c.done:
 			return
-		case o := <-c.out:
-			if o.pb != nil && o.pb.stopped.Load() {
-				continue // the channel was left after this was queued
+		case <-c.q.wake:
+		}
+		written := 0
+		for {
+			o, ok := c.q.next(written)
+			if !ok {
+				break
 			}
-			if err := c.write(o); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-				_ = c.ws.Close()
+			// A playback frame is dropped when its channel was left after
+			// it was queued.
+			if o.pb == nil || !o.pb.stopped.Load() {
+				if err := c.write(o); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+					_ = c.ws.Close()
+				}
 			}
+			written = o.cost()
 		}
 	}
 }
@@ -164,6 +198,9 @@ func (c *Conn) readLoop() {
 		msgType, data, err := c.ws.ReadMessage()
 		if err != nil {
 			c.srv.logf("connection %d (socket %s) ended: %v", c.num, c.socketID, err)
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.linger()
+			}
 			return
 		}
 		if msgType == websocket.BinaryMessage {
@@ -176,6 +213,19 @@ func (c *Conn) readLoop() {
 		// its effects (replies queued or, when silent, dropped).
 		c.srv.record(c, msgType, data)
 	}
+}
+
+// linger follows the 1009 close frame gorilla sent for an oversized
+// message: it shuts down the sending side and discards what the client is
+// still sending for up to closeGrace, so the close frame is read instead of
+// being lost to the TCP reset that closing a socket with unread data sends.
+func (c *Conn) linger() {
+	nc := c.ws.NetConn()
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(closeGrace))
+	_, _ = io.Copy(io.Discard, nc)
 }
 
 // onPing answers a WebSocket ping frame with a pong unless silent.
@@ -195,6 +245,7 @@ func (c *Conn) onPing(appData string) error {
 func (c *Conn) finish() {
 	c.srv.unregister(c)
 	c.doneOnce.Do(func() { close(c.done) })
+	c.q.close()
 	_ = c.ws.Close()
 }
 
@@ -229,9 +280,11 @@ func closeReason(reason string) string {
 	return reason[:cut]
 }
 
-// handle dispatches one text frame.
+// handle dispatches one text frame. Every frame is checked by jsonsafe
+// before gjson reads it: nesting deeper than jsonsafe.MaxDepth is answered
+// as invalid, like any other frame that is not JSON.
 func (c *Conn) handle(data []byte) {
-	if !gjson.ValidBytes(data) {
+	if jsonsafe.Valid(data) != nil {
 		c.sendError("", CodeInvalidMessage, "Invalid message format")
 		return
 	}
@@ -259,13 +312,26 @@ func (c *Conn) handle(data []byte) {
 }
 
 // payload returns a client frame's data as an object: clients send an
-// object, Reverb also accepts a JSON string holding one.
+// object, Reverb also accepts a JSON string holding one (checked by
+// jsonsafe like the frame).
 func payload(data gjson.Result) gjson.Result {
-	if data.Type == gjson.String && gjson.Valid(data.Str) {
+	if data.Type == gjson.String && jsonsafe.ValidString(data.Str) == nil {
 		return gjson.Parse(data.Str)
 	}
 	return data
 }
+
+// Client-chosen values quoted in an error message or a log line are cut to
+// a short, escaped prefix (termsafe.Clip): a channel name may be 500 MB
+// long. Auth strings and the strings a client had to sign, which hold
+// several values, are given more room.
+const (
+	maxQuoted = 64
+	maxSigned = 256
+)
+
+// clip is a client-chosen value as an error message or a log line quotes it.
+func clip(v string) string { return termsafe.Clip(v, maxQuoted) }
 
 func (c *Conn) subscribe(d gjson.Result) {
 	s := c.srv
@@ -277,14 +343,16 @@ func (c *Conn) subscribe(d gjson.Result) {
 	channel := name.Str
 
 	s.mu.Lock()
-	s.attempts[channel]++
+	if !s.cfg.NoHistory {
+		s.attempts[channel]++ // any name a client sends: kept for tests only
+	}
 	_, existing := c.channels[channel]
 	fault := s.subscribeFault
 	s.mu.Unlock()
 
 	switch {
-	case len(channel) > maxChannelLen || !validChannel.MatchString(channel):
-		c.sendError("", 0, "Invalid channel name '"+channel+"'")
+	case !isValidChannel(channel):
+		c.sendError("", 0, "Invalid channel name '"+clip(channel)+"'")
 		return
 	case existing:
 		c.sendError("", 0, "Existing subscription to channel "+channel)
@@ -306,8 +374,10 @@ func (c *Conn) subscribe(d gjson.Result) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.joinLocked(c, channel, m)
+	// Logged before subscription_succeeded is queued, so a client that has
+	// read it finds the line written.
 	s.logf("connection %d (socket %s) subscribed to %s", c.num, c.socketID, channel)
+	s.joinLocked(c, channel, m)
 }
 
 // authorize checks the auth of a private or presence subscription and
@@ -330,13 +400,13 @@ func (c *Conn) authorize(channel string, d gjson.Result) (member, string) {
 	sig := given
 	if key, rest, ok := strings.Cut(given, ":"); ok {
 		if key != cfg.AppKey {
-			return member{}, "Invalid key in subscription auth data: '" + key + "'"
+			return member{}, "Invalid key in subscription auth data: '" + clip(key) + "'"
 		}
 		sig = rest
 	}
 	signed := stringToSign(c.socketID, channel, channelData)
 	if !hmac.Equal([]byte(sig), []byte(auth.Sign(cfg.AppSecret, signed))) {
-		return member{}, "Invalid signature: Expected HMAC SHA256 hex digest of " + signed + ", but got " + sig
+		return member{}, "Invalid signature: Expected HMAC SHA256 hex digest of " + termsafe.Clip(signed, maxSigned) + ", but got " + termsafe.Clip(sig, maxSigned)
 	}
 	if !isPresence(channel) {
 		return member{}, ""
@@ -348,7 +418,7 @@ func (c *Conn) authorize(channel string, d gjson.Result) (member, string) {
 // a presence subscription's channel_data.
 func presenceMember(channelData string) (member, string) {
 	const bad = "Invalid presence subscription: channel_data must be a JSON string with a user_id"
-	if !gjson.Valid(channelData) {
+	if jsonsafe.ValidString(channelData) != nil {
 		return member{}, bad
 	}
 	cd := gjson.Parse(channelData)
@@ -364,7 +434,7 @@ func presenceMember(channelData string) (member, string) {
 	}
 	m := member{userID: id}
 	if info := cd.Get("user_info"); info.Exists() {
-		m.info = []byte(info.Raw)
+		m.info = jsonsafe.FixUTF8([]byte(info.Raw))
 	}
 	return m, ""
 }
@@ -386,12 +456,18 @@ func (c *Conn) unsubscribe(d gjson.Result) {
 
 // clientEvent relays a client-* event to the channel's other subscribers:
 // only on private and presence channels the sender is subscribed to, with
-// the sender's user_id on presence channels. Refusals are Soketi-style
-// pusher:error 4301 frames with the channel set.
+// the sender's user_id on presence channels. Its data goes out as sent,
+// except for invalid UTF-8, which becomes \ufffd (a browser fails the
+// connection on an invalid text frame). Refusals are Soketi-style
+// pusher:error 4301 frames with the channel set when it is a valid name.
 func (c *Conn) clientEvent(event string, msg gjson.Result) {
 	channel := msg.Get("channel").String()
+	errChannel := channel
+	if !isValidChannel(channel) {
+		errChannel = "" // not echoed: it may be anything, of any length
+	}
 	if !needsAuth(channel) {
-		c.sendError(channel, CodeClientEventRefused, "Client event rejected - only supported on private and presence channels")
+		c.sendError(errChannel, CodeClientEventRefused, "Client event rejected - only supported on private and presence channels")
 		return
 	}
 	s := c.srv
@@ -404,10 +480,10 @@ func (c *Conn) clientEvent(event string, msg gjson.Result) {
 		m, subscribed = ch.subs[c]
 	}
 	if !subscribed {
-		c.sendError(channel, CodeClientEventRefused, "Client event rejected - not subscribed to channel "+channel)
+		c.sendError(errChannel, CodeClientEventRefused, "Client event rejected - not subscribed to channel "+clip(channel))
 		return
 	}
-	out := frame(event, channel, []byte(msg.Get("data").Raw), m.userID)
+	out := frame(event, channel, jsonsafe.FixUTF8([]byte(msg.Get("data").Raw)), m.userID)
 	for other := range ch.subs {
 		if other != c {
 			other.send(websocket.TextMessage, out)

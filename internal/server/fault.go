@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 	"github.com/amusoft/tmsws/internal/record"
+	"github.com/amusoft/tmsws/internal/termsafe"
 	"github.com/gorilla/websocket"
 	"github.com/tidwall/gjson"
 )
@@ -96,7 +98,7 @@ func (r SubscribeRefusal) frame(style ErrorStyle, socketID, channel, auth string
 	case PusherRefusal:
 		msg := r.Message
 		if msg == "" {
-			msg = "Invalid signature: Expected HMAC SHA256 hex digest of " + socketID + ":" + channel + ", but got " + auth
+			msg = "Invalid signature: Expected HMAC SHA256 hex digest of " + socketID + ":" + channel + ", but got " + termsafe.Clip(auth, maxSigned)
 		}
 		return errorFrame(style, "", r.Code, msg)
 	default:
@@ -144,12 +146,12 @@ func (c *Conn) Close(code int, reason string) {
 		c.Drop()
 		return
 	}
-	c.enqueueWait(outbound{kind: outClose, code: code, reason: closeReason(reason)})
+	c.enqueueWait(outbound{kind: outClose, code: code, reason: closeReason(reason)}, nil)
 }
 
 // Drop closes TCP without a close frame, after the frames already queued;
 // the client sees 1006.
-func (c *Conn) Drop() { c.enqueueWait(outbound{kind: outDrop}) }
+func (c *Conn) Drop() { c.enqueueWait(outbound{kind: outDrop}, nil) }
 
 // SetSilent makes the connection stop answering pusher:ping and WebSocket
 // pings and drop every message the server would send it, the handshake
@@ -160,7 +162,7 @@ func (c *Conn) SetSilent(on bool) { c.silent.Store(on) }
 // SendRaw queues one frame as is, even when silent: msgType is
 // websocket.TextMessage, BinaryMessage, PingMessage or PongMessage.
 func (c *Conn) SendRaw(msgType int, payload []byte) {
-	c.enqueueWait(outbound{kind: outMessage, msgType: msgType, data: payload})
+	c.enqueueWait(outbound{kind: outMessage, msgType: msgType, data: payload}, nil)
 }
 
 // Subscribed reports whether the connection is subscribed to channel.
@@ -237,9 +239,10 @@ type Frame struct {
 	Data     []byte
 }
 
-// Event returns the frame's "event", or "" when it has none.
+// Event returns the frame's "event", or "" when it has none (or is not
+// JSON: frames are kept as received, hostile ones included).
 func (f Frame) Event() string {
-	if f.Type != websocket.TextMessage {
+	if f.Type != websocket.TextMessage || jsonsafe.Valid(f.Data) != nil {
 		return ""
 	}
 	return gjson.GetBytes(f.Data, "event").String()
@@ -248,6 +251,9 @@ func (f Frame) Event() string {
 // Payload returns the frame's "data", decoded from a JSON string when it
 // was sent as one.
 func (f Frame) Payload() gjson.Result {
+	if jsonsafe.Valid(f.Data) != nil {
+		return gjson.Result{}
+	}
 	return payload(gjson.GetBytes(f.Data, "data"))
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/jsonsafe"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // The signed HTTP API of Pusher Channels (pusher-protocol.md §9): the
@@ -38,6 +40,13 @@ func (e *apiError) Error() string { return e.msg }
 func apiErrorf(status int, format string, args ...any) *apiError {
 	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
 }
+
+// quoted is a client-chosen value in double quotes, clipped and escaped.
+func quoted(v string) string { return `"` + clip(v) + `"` }
+
+// quotedSigned is a string to sign in double quotes, clipped and escaped
+// (its newlines show as \n).
+func quotedSigned(v string) string { return `"` + termsafe.Clip(v, maxSigned) + `"` }
 
 func writeAPIError(w http.ResponseWriter, e *apiError) {
 	b, _ := json.Marshal(struct {
@@ -82,7 +91,7 @@ func (s *Server) serveBatchEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) answerAPI(w http.ResponseWriter, r *http.Request, e *apiError) {
 	if e != nil {
-		s.logf("HTTP API: %s %s refused: %d %s", r.Method, r.URL.Path, e.status, e.msg)
+		s.logf("HTTP API: %s %s refused: %d %s", r.Method, clip(r.URL.Path), e.status, e.msg)
 		writeAPIError(w, e)
 		return
 	}
@@ -91,10 +100,11 @@ func (s *Server) answerAPI(w http.ResponseWriter, r *http.Request, e *apiError) 
 
 func (s *Server) publishAPI(evs []apiEvent) {
 	for _, ev := range evs {
+		// Logged first, so a subscriber that has the event finds the line.
+		s.logf("HTTP API: published %s on %s", clip(ev.name), termsafe.Clip(strings.Join(ev.channels, ", "), maxSigned))
 		for _, ch := range ev.channels {
 			s.Publish(ch, ev.name, ev.data, ev.socketID)
 		}
-		s.logf("HTTP API: published %s on %s", ev.name, strings.Join(ev.channels, ", "))
 	}
 }
 
@@ -116,7 +126,7 @@ func (s *Server) maxAPIBody() int64 {
 // values unescaped.
 func (s *Server) verifyAPIRequest(r *http.Request) ([]byte, *apiError) {
 	if id := r.PathValue("app_id"); id != s.cfg.AppID {
-		return nil, apiErrorf(http.StatusNotFound, "Unknown app id %q: this server's app id is %q", id, s.cfg.AppID)
+		return nil, apiErrorf(http.StatusNotFound, "Unknown app id %s: this server's app id is %s", quoted(id), quoted(s.cfg.AppID))
 	}
 	limit := s.maxAPIBody()
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
@@ -134,14 +144,14 @@ func (s *Server) verifyAPIRequest(r *http.Request) ([]byte, *apiError) {
 		}
 	}
 	if key := q.Get("auth_key"); key != s.cfg.AppKey {
-		return nil, apiErrorf(http.StatusUnauthorized, "Unknown auth_key %q: this server's app key is %q", key, s.cfg.AppKey)
+		return nil, apiErrorf(http.StatusUnauthorized, "Unknown auth_key %s: this server's app key is %s", quoted(key), quoted(s.cfg.AppKey))
 	}
 	if v := q.Get("auth_version"); v != "1.0" {
-		return nil, apiErrorf(http.StatusUnauthorized, "Unsupported auth_version %q: only 1.0 is supported", v)
+		return nil, apiErrorf(http.StatusUnauthorized, "Unsupported auth_version %s: only 1.0 is supported", quoted(v))
 	}
 	ts, err := strconv.ParseInt(q.Get("auth_timestamp"), 10, 64)
 	if err != nil {
-		return nil, apiErrorf(http.StatusUnauthorized, "auth_timestamp %q is not a Unix time in seconds", q.Get("auth_timestamp"))
+		return nil, apiErrorf(http.StatusUnauthorized, "auth_timestamp %s is not a Unix time in seconds", quoted(q.Get("auth_timestamp")))
 	}
 	now := s.cfg.Now().Unix()
 	if d := now - ts; d > timestampWindow || d < -timestampWindow {
@@ -151,7 +161,7 @@ func (s *Server) verifyAPIRequest(r *http.Request) ([]byte, *apiError) {
 	if len(body) > 0 {
 		md := auth.BodyMD5(body)
 		if given := q.Get("body_md5"); given != "" && !strings.EqualFold(given, md) {
-			return nil, apiErrorf(http.StatusUnauthorized, "body_md5 %q is not the MD5 of the body (%s)", given, md)
+			return nil, apiErrorf(http.StatusUnauthorized, "body_md5 %s is not the MD5 of the body (%s)", quoted(given), md)
 		}
 		q.Set("body_md5", md)
 	}
@@ -159,7 +169,8 @@ func (s *Server) verifyAPIRequest(r *http.Request) ([]byte, *apiError) {
 	given := q.Get("auth_signature")
 	if !hmac.Equal([]byte(strings.ToLower(given)), []byte(auth.Sign(s.cfg.AppSecret, toSign))) {
 		return nil, apiErrorf(http.StatusUnauthorized,
-			"Invalid signature: you should have sent HmacSHA256Hex(%q, your_secret_key), but you sent %q", toSign, given)
+			"Invalid signature: you should have sent HmacSHA256Hex(%s, your_secret_key), but you sent %s",
+			quotedSigned(toSign), quoted(given))
 	}
 	return body, nil
 }
@@ -207,11 +218,14 @@ func (s *Server) parseBatch(body []byte) ([]apiEvent, *apiError) {
 	return evs, nil
 }
 
-// decodeObject decodes a JSON object into v.
+// decodeObject decodes a JSON object into v, checked by jsonsafe first.
 func decodeObject(body []byte, v any) error {
 	t := bytes.TrimSpace(body)
 	if len(t) == 0 || t[0] != '{' {
 		return errors.New("the body must be a JSON object")
+	}
+	if err := jsonsafe.Valid(t); err != nil {
+		return fmt.Errorf("the body is not a JSON object: %w", err)
 	}
 	return json.Unmarshal(t, v)
 }
@@ -267,7 +281,7 @@ func (s *Server) checkEvent(raw rawEvent, where string) (apiEvent, *apiError) {
 	}
 	for _, ch := range ev.channels {
 		if len(ch) > maxChannelLen || !validChannel.MatchString(ch) {
-			return ev, apiErrorf(http.StatusBadRequest, "Invalid channel name %q%s", ch, where)
+			return ev, apiErrorf(http.StatusBadRequest, "Invalid channel name %s%s", quoted(ch), where)
 		}
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/nacl/secretbox"
 
+	"github.com/amusoft/tmsws/internal/jsonsafe"
 	"github.com/amusoft/tmsws/internal/record"
 )
 
@@ -57,6 +58,15 @@ func indexRecording(rec *Recording) map[string][]Item {
 	return byChannel
 }
 
+// logPlaybackLocked tells Logf that c's subscription to channel is about to
+// be played; joinLocked calls it before queueing subscription_succeeded, so
+// the line is written before the client can see any reply.
+func (s *Server) logPlaybackLocked(c *Conn, channel string) {
+	if items := s.recorded[channel]; len(items) > 0 {
+		s.logf("playing %d events on %s to socket %s", len(items), channel, c.socketID)
+	}
+}
+
 // startPlaybackLocked starts playing the recording's items of channel to c,
 // if it has any. Called by joinLocked after subscription_succeeded is
 // queued.
@@ -69,7 +79,6 @@ func (s *Server) startPlaybackLocked(c *Conn, channel string) {
 	c.playbacks[channel] = pb
 	s.playing++
 	s.wg.Add(1) // c's goroutine is counted, so Close is not waiting on zero
-	s.logf("playing %d events on %s to socket %s", len(items), channel, c.socketID)
 	go func() {
 		defer s.wg.Done()
 		s.play(pb)
@@ -182,7 +191,7 @@ func eventData(raw []byte) []byte {
 	case len(raw) == 0:
 		return []byte(`""`)
 	case raw[0] == '"':
-		return raw
+		return jsonsafe.FixUTF8(raw)
 	}
 	return jsonString(string(raw))
 }
@@ -235,12 +244,5 @@ func (c *Conn) sendPlayback(pb *playback, msg []byte) bool {
 	if c.silent.Load() {
 		return !pb.stopped.Load()
 	}
-	select {
-	case c.out <- outbound{kind: outMessage, msgType: websocket.TextMessage, data: msg, pb: pb}:
-		return true
-	case <-c.done:
-		return false
-	case <-pb.stop:
-		return false
-	}
+	return c.enqueueWait(outbound{kind: outMessage, msgType: websocket.TextMessage, data: msg, pb: pb}, pb.stop)
 }

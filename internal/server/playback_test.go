@@ -124,12 +124,13 @@ func TestPlaybackStartsForEachSubscription(t *testing.T) {
 
 func TestPlaybackAtOnceKeepsOrderBeyondTheQueue(t *testing.T) {
 	t.Parallel()
-	n := 3 * queueSize // more than a connection's queue holds: playback waits for room
+	const queueBytes = 4096
+	n := 3 * queueBytes / outboundCost // more than a connection's queue holds: playback waits for room
 	items := make([]Item, n)
 	for i := range items {
 		items[i] = ev(time.Duration(i)*time.Hour, "firehose", "e", strconv.Itoa(i)) // hours apart: Speed 0 ignores them
 	}
-	s := start(t, Config{Recording: &Recording{Items: items}})
+	s := start(t, Config{Recording: &Recording{Items: items}, MaxQueueBytes: queueBytes})
 	c, id := connect(t, s)
 	subscribeSigned(t, s, c, id, "firehose")
 	for i := range n {
@@ -401,7 +402,7 @@ func TestWriterDropsFramesOfAStoppedPlayback(t *testing.T) {
 	require.NoError(t, err)
 	stopped, live := &playback{}, &playback{}
 	stopped.stopped.Store(true)
-	conn.out <- outbound{kind: outMessage, msgType: websocket.TextMessage, data: []byte(`{"event":"stale"}`), pb: stopped}
-	conn.out <- outbound{kind: outMessage, msgType: websocket.TextMessage, data: []byte(`{"event":"fresh"}`), pb: live}
+	conn.enqueue(outbound{kind: outMessage, msgType: websocket.TextMessage, data: []byte(`{"event":"stale"}`), pb: stopped})
+	conn.enqueue(outbound{kind: outMessage, msgType: websocket.TextMessage, data: []byte(`{"event":"fresh"}`), pb: live})
 	c.expect("fresh") // queued after the unsubscribe, the stale frame is not sent
 }

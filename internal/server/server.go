@@ -18,11 +18,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log"
 	"math"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +40,10 @@ const (
 	DefaultAppSecret    = "app-secret"
 	DefaultMaxEventData = 10240 // bytes of an HTTP API event's data, Pusher's limit
 	DefaultLoopGap      = time.Second
+	// DefaultMaxMessageSize is Reverb's max_message_size: the largest
+	// message, in bytes, a client may send. replay --serve and demo use it;
+	// Config's zero value means no limit.
+	DefaultMaxMessageSize = 10000
 )
 
 // Config configures a Server; zero fields take the defaults shown.
@@ -77,14 +83,29 @@ type Config struct {
 	ActivityTimeout int        // seconds, sent in connection_established; default 30
 	ErrorStyle      ErrorStyle // how pusher:error data is encoded; default ErrorObject
 	// MaxMessageSize closes connections that send a larger message with
-	// 1009, as Reverb does (10,000 bytes there); 0 means no limit.
+	// 1009, as Reverb does (DefaultMaxMessageSize there), from the first
+	// frame on; 0 means no limit.
 	MaxMessageSize int64
+	// MaxQueueBytes bounds the frames queued for one connection, in bytes
+	// (see queue.go): a client that stops reading is dropped as too slow
+	// once frames that cannot wait (relayed client events, presence
+	// members, subscription replies) would take it over; Publish and
+	// playback wait instead. 0 means DefaultMaxQueueBytes (4 MiB).
+	MaxQueueBytes int
+	// AllowOrigins are the browser origins, besides loopback ones, that
+	// may open a WebSocket or call /broadcasting/auth: exact
+	// "scheme://host[:port]" values compared case-insensitively, or "*"
+	// for any origin. Requests without an Origin header (non-browser
+	// clients) and from http(s)://localhost, 127.0.0.0/8 or [::1] on any
+	// port are always allowed; others are refused with 403 (see origin.go).
+	AllowOrigins []string
 	// SocketID, when set, chooses the socket id of the nth connection
 	// (1-based); the default is random "\d+\.\d+".
 	SocketID func(n int) string
-	// NoHistory stops keeping received frames and finished connections, for
-	// long-running servers: Received and WaitFrame then see nothing, and
-	// WaitConn only live connections.
+	// NoHistory stops keeping received frames, finished connections and
+	// subscribe counts, for long-running servers: Received and WaitFrame
+	// then see nothing, WaitConn only live connections, and SubscribeCount
+	// is 0.
 	NoHistory bool
 	// Logf, when set, is told about connections and subscriptions. It may
 	// be called with the server locked, so it must not call the Server.
@@ -113,6 +134,9 @@ func (c *Config) setDefaults() {
 	if c.LoopGap <= 0 {
 		c.LoopGap = DefaultLoopGap
 	}
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = DefaultMaxQueueBytes
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -134,6 +158,13 @@ func (c *Config) check() error {
 		return fmt.Errorf("speed %g is negative: use 0 (all at once), 1 (as recorded) or more", c.Speed)
 	case math.IsNaN(c.Speed):
 		return errors.New("speed is not a number: use 0 (all at once), 1 (as recorded) or more")
+	case c.MaxMessageSize < 0:
+		return fmt.Errorf("max message size %d is negative: use 0 (no limit) or a number of bytes", c.MaxMessageSize)
+	}
+	for _, o := range c.AllowOrigins {
+		if err := CheckAllowOrigin(o); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -156,7 +187,7 @@ type Server struct {
 	live     map[*Conn]struct{}
 	byNum    map[int]*Conn // every connection, or only live ones with NoHistory
 	channels map[string]*channel
-	attempts map[string]int // pusher:subscribe frames per channel
+	attempts map[string]int // pusher:subscribe frames per channel, unless NoHistory
 	received []Frame
 	silent   bool
 
@@ -201,8 +232,7 @@ func New(cfg Config) *Server {
 		attempts: make(map[string]int),
 		recorded: indexRecording(cfg.Recording),
 	}
-	// Browsers send Origin; like Reverb's default allowed_origins ['*'],
-	// accept every origin.
+	// serveWS has checked the origin (checkOrigin) before upgrading.
 	s.upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /app/{key}", s.serveWS)
@@ -226,10 +256,49 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("start pusher server: listen on %s: %w; is another server using that port? choose another address", cfg.Addr, err)
 	}
 	s.ln = ln
-	s.httpSrv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = &http.Server{
+		Handler: s.mux,
+		// A request's headers and body must arrive in time, so a client
+		// trickling them cannot hold a goroutine for ever; a WebSocket,
+		// once upgraded, has no deadline but the protocol's.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		// net/http's own complaints (a panic in a handler, a bad TLS
+		// hello) go to Logf, not straight to stderr.
+		ErrorLog: log.New(logWriter{s}, "", 0),
+	}
 	s.wg.Go(func() { _ = s.httpSrv.Serve(ln) })
-	s.logf("pusher server listening on %s (app id %s, key %s)", s.URL(), s.cfg.AppID, s.cfg.AppKey)
+	s.logf("pusher server listening on %s (app id %s, key %s)", s.Addr(), clip(s.cfg.AppID), clip(s.cfg.AppKey))
 	return s, nil
+}
+
+// logWriter passes net/http's log lines to Logf.
+type logWriter struct{ s *Server }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.s.logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// IsLoopbackAddr reports whether a server listening on addr (host:port)
+// can be reached from this machine only: the host is "localhost" or a
+// loopback IP (127.0.0.0/8, ::1). An empty host (":7101"), an unspecified
+// IP (0.0.0.0, ::), any other IP and any other host name count as exposed:
+// decide before listening, from the address as given.
+func IsLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		host = host[:i] // a zone: fe80::1%eth0
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Handler serves WebSocket upgrades on GET /app/{key}, the auth endpoint on
@@ -237,8 +306,8 @@ func Start(cfg Config) (*Server, error) {
 // /apps/{id}/batch_events.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Addr is the address listened on after Start, e.g. "127.0.0.1:40123";
-// "" otherwise.
+// Addr is the address really listened on after Start, e.g.
+// "127.0.0.1:40123", or "[::]:7101" for every interface; "" otherwise.
 func (s *Server) Addr() string {
 	if s.ln == nil {
 		return ""
@@ -259,8 +328,9 @@ func (s *Server) dialAddr() string {
 	return net.JoinHostPort(host, port)
 }
 
-// URL is the WebSocket base URL after Start, "ws://127.0.0.1:port" (a
-// client appends /app/{key}); "" otherwise.
+// URL is the WebSocket base URL after Start for a client on this machine,
+// "ws://127.0.0.1:port" (a client appends /app/{key}): an unspecified
+// listening address is dialled as 127.0.0.1. "" before Start.
 func (s *Server) URL() string {
 	if s.ln == nil {
 		return ""
@@ -458,6 +528,9 @@ func (s *Server) logf(format string, args ...any) {
 // serveWS upgrades the request, sends the handshake (or a refusal) and
 // serves the connection until it ends.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !s.checkOrigin(w, r) {
+		return
+	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
@@ -576,6 +649,7 @@ func (s *Server) joinLocked(c *Conn, name string, m member) {
 	}
 	ch.subs[c] = m
 	c.channels[name] = struct{}{}
+	s.logPlaybackLocked(c, name)
 
 	if !isPresence(name) {
 		c.send(websocket.TextMessage, frame("pusher_internal:subscription_succeeded", name, jsonString("{}"), ""))

@@ -618,12 +618,13 @@ func TestPublish(t *testing.T) {
 
 func TestPublishFasterThanTheClientReads(t *testing.T) {
 	t.Parallel()
-	s := start(t, Config{})
+	const queueBytes = 4096
+	s := start(t, Config{MaxQueueBytes: queueBytes})
 	c, _ := connect(t, s)
 	c.subscribe("burst", "", "")
 	c.expect("pusher_internal:subscription_succeeded")
 
-	const n = 3 * queueSize // more than a connection's queue holds
+	n := 3 * queueBytes / outboundCost // more than a connection's queue holds
 	published := make(chan struct{})
 	go func() {
 		defer close(published)

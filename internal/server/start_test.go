@@ -88,3 +88,44 @@ func TestURLsOfAnUnspecifiedAddress(t *testing.T) {
 		})
 	}
 }
+
+func TestIsLoopbackAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:7101", true},
+		{"127.9.9.9:7101", true},
+		{"localhost:7101", true},
+		{"LOCALHOST:0", true},
+		{"[::1]:7101", true},
+		{":7101", false},
+		{"0.0.0.0:7101", false},
+		{"[::]:7101", false},
+		{"192.168.1.20:7101", false},
+		{"[fe80::1%eth0]:7101", false},
+		{"myhost.local:7101", false},
+		{"localhost.evil.example:7101", false},
+		{"7101", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, IsLoopbackAddr(tt.addr), tt.addr)
+	}
+}
+
+func TestStartLogsTheAddressReallyBound(t *testing.T) {
+	t.Parallel()
+	var log logLines
+	s := start(t, Config{Addr: "127.0.0.1:0", Logf: log.logf})
+	require.NotEmpty(t, log.all())
+	assert.Equal(t, "pusher server listening on "+s.Addr()+" (app id app-id, key app-key)", log.all()[0])
+
+	addr, err := net.ResolveTCPAddr("tcp", "0.0.0.0:7101")
+	require.NoError(t, err)
+	u := New(Config{})
+	u.ln = fakeListener{addr: addr}
+	assert.Equal(t, "0.0.0.0:7101", u.Addr(), "Addr is what was bound")
+	assert.Equal(t, "ws://127.0.0.1:7101", u.URL(), "URL is for dialling it here")
+}

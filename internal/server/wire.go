@@ -50,6 +50,11 @@ var validChannel = regexp.MustCompile(`\A#?[-a-zA-Z0-9_=@,.;]+\z`)
 
 const maxChannelLen = 164
 
+// isValidChannel reports whether name is a channel name Pusher accepts.
+func isValidChannel(name string) bool {
+	return len(name) <= maxChannelLen && validChannel.MatchString(name)
+}
+
 // SignChannel returns the auth string a Pusher server expects for a
 // subscription: key + ":" + hex(HMAC-SHA256(secret, socketID:channel)), with
 // ":" + channelData appended to the signed string when channelData is not
