@@ -24,7 +24,8 @@ type Frame struct {
 	UserID  string
 }
 
-// ParseFrame decodes a text frame in one pass over its top-level keys.
+// ParseFrame decodes a text frame in one pass over its top-level keys. The
+// Frame shares no memory with msg (the session reuses frame buffers).
 func ParseFrame(msg []byte) (Frame, error) {
 	var f Frame
 	switch jsonsafe.Valid(msg) {

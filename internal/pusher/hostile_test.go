@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -20,92 +17,9 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/record"
 )
-
-// A hostile peer: a WebSocket server written for each test that sends
-// whatever the test wants, as an attacker's server would. script runs once
-// per connection with its number (1 for the first).
-
-type hostile struct {
-	srv   *httptest.Server
-	conns atomic.Int32
-}
-
-func startHostile(t *testing.T, script func(n int, ws *websocket.Conn)) *hostile {
-	t.Helper()
-	h := &hostile{}
-	up := websocket.Upgrader{}
-	var wg sync.WaitGroup
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		wg.Add(1)
-		defer wg.Done()
-		defer ws.Close()
-		script(int(h.conns.Add(1)), ws)
-	}))
-	t.Cleanup(func() {
-		h.srv.CloseClientConnections()
-		h.srv.Close()
-		wg.Wait()
-	})
-	return h
-}
-
-func (h *hostile) url() string {
-	return "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/app/app-key?protocol=7"
-}
-
-// established greets with a socket id; extra is raw JSON fields of the
-// handshake data, e.g. `"activity_timeout":30`.
-func established(ws *websocket.Conn, n int, extra string) error {
-	data := `{"socket_id":"` + strconv.Itoa(n) + `.1"`
-	if extra != "" {
-		data += "," + extra
-	}
-	data += "}"
-	return ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:connection_established","data":`+strconv.Quote(data)+`}`))
-}
-
-// serveSubscriptions confirms every subscribe and answers pings until the
-// client goes away.
-func serveSubscriptions(ws *websocket.Conn) {
-	for {
-		_, msg, err := ws.ReadMessage()
-		if err != nil {
-			return
-		}
-		switch gjson.GetBytes(msg, "event").String() {
-		case "pusher:subscribe":
-			ch := gjson.GetBytes(msg, "data.channel").String()
-			_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher_internal:subscription_succeeded","channel":`+strconv.Quote(ch)+`,"data":"{}"}`))
-		case "pusher:ping":
-			_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:pong","data":{}}`))
-		}
-	}
-}
-
-// readSubscribe waits for the client's subscribe and confirms it.
-func readSubscribe(t *testing.T, ws *websocket.Conn) string {
-	for {
-		_, msg, err := ws.ReadMessage()
-		if err != nil {
-			return ""
-		}
-		if gjson.GetBytes(msg, "event").String() == "pusher:subscribe" {
-			ch := gjson.GetBytes(msg, "data.channel").String()
-			_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher_internal:subscription_succeeded","channel":`+strconv.Quote(ch)+`,"data":"{}"}`))
-			return ch
-		}
-	}
-}
-
-func event(channel, name, data string) []byte {
-	return []byte(`{"event":` + strconv.Quote(name) + `,"channel":` + strconv.Quote(channel) + `,"data":` + strconv.Quote(data) + `}`)
-}
 
 // runClient runs a Client against url until the test ends.
 func runClient(t *testing.T, url string, opts Options) (*memSink, chan error) {
@@ -134,24 +48,24 @@ func TestFrameOverTheLimitReconnects(t *testing.T) {
 	t.Parallel()
 	const limit = 64 << 10
 	huge := bytes.Repeat([]byte("a"), 4*limit)
-	h := startHostile(t, func(n int, ws *websocket.Conn) {
-		switch n {
+	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+		switch c.N {
 		case 1: // the first frame itself is too large
-			_ = ws.WriteMessage(websocket.TextMessage, huge)
-			_, _, _ = ws.ReadMessage() // the client's 1009 close
+			_ = c.Send(huge)
+			_, _, _ = c.ReadMessage() // the client's 1009 close
 		case 2: // a live connection gets one
-			_ = established(ws, n, `"activity_timeout":30`)
-			readSubscribe(t, ws)
-			_ = ws.WriteMessage(websocket.TextMessage, event("chat", "big", `{"blob":"`+string(huge)+`"}`))
-			_, _, _ = ws.ReadMessage()
+			_ = c.Established(`"activity_timeout":30`)
+			c.ConfirmSubscribe()
+			_ = c.Send(hostiletest.Event("chat", "big", `{"blob":"`+string(huge)+`"}`))
+			_, _, _ = c.ReadMessage()
 		default:
-			_ = established(ws, n, `"activity_timeout":30`)
-			readSubscribe(t, ws)
-			_ = ws.WriteMessage(websocket.TextMessage, event("chat", "after", `{}`))
-			serveSubscriptions(ws)
+			_ = c.Established(`"activity_timeout":30`)
+			c.ConfirmSubscribe()
+			_ = c.Send(hostiletest.Event("chat", "after", `{}`))
+			c.Serve()
 		}
 	})
-	sink, _ := runClient(t, h.url(), Options{Channels: []string{"chat"}, MaxFrame: limit})
+	sink, _ := runClient(t, h.URL(), Options{Channels: []string{"chat"}, MaxFrame: limit})
 
 	r := sink.next(t, record.TypeReconnecting)
 	assert.Equal(t, websocket.CloseMessageTooBig, r.Code)
@@ -161,7 +75,7 @@ func TestFrameOverTheLimitReconnects(t *testing.T) {
 	assert.Contains(t, d.Message, "64 KiB limit (--max-frame)")
 	ev := sink.next(t, record.TypeEvent)
 	assert.Equal(t, "after", ev.Event, "the oversized event is not delivered; the next one is")
-	assert.Equal(t, int32(3), h.conns.Load())
+	assert.Equal(t, 3, h.Conns())
 }
 
 // TestDeepNestingIsReportedAndSkipped: 5,000,000 levels of nesting (10 MB,
@@ -169,15 +83,15 @@ func TestFrameOverTheLimitReconnects(t *testing.T) {
 func TestDeepNestingIsReportedAndSkipped(t *testing.T) {
 	t.Parallel()
 	deep := strings.Repeat("[", 5_000_000) + strings.Repeat("]", 5_000_000)
-	h := startHostile(t, func(n int, ws *websocket.Conn) {
-		_ = established(ws, n, `"activity_timeout":30`)
-		readSubscribe(t, ws)
-		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"e","channel":"chat","data":`+deep+`}`))
-		_ = ws.WriteMessage(websocket.TextMessage, event("chat", "e", deep))
-		_ = ws.WriteMessage(websocket.TextMessage, event("chat", "fine", `{"ok":true}`))
-		serveSubscriptions(ws)
+	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+		_ = c.Established(`"activity_timeout":30`)
+		c.ConfirmSubscribe()
+		_ = c.Send([]byte(`{"event":"e","channel":"chat","data":`+deep+`}`))
+		_ = c.Send(hostiletest.Event("chat", "e", deep))
+		_ = c.Send(hostiletest.Event("chat", "fine", `{"ok":true}`))
+		c.Serve()
 	})
-	sink, _ := runClient(t, h.url(), Options{Channels: []string{"chat"}})
+	sink, _ := runClient(t, h.URL(), Options{Channels: []string{"chat"}})
 	for range 2 {
 		r := sink.next(t, record.TypeError, record.TypeEvent)
 		require.Equal(t, record.TypeError, r.Type)
@@ -187,23 +101,23 @@ func TestDeepNestingIsReportedAndSkipped(t *testing.T) {
 	r := sink.next(t, record.TypeEvent)
 	assert.Equal(t, "fine", r.Event)
 	assert.JSONEq(t, `{"ok":true}`, string(r.Data))
-	assert.Equal(t, int32(1), h.conns.Load(), "no reconnect: the frames are skipped")
+	assert.Equal(t, 1, h.Conns(), "no reconnect: the frames are skipped")
 }
 
 func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
 	t.Parallel()
-	h := startHostile(t, func(n int, ws *websocket.Conn) {
-		_ = established(ws, n, `"activity_timeout":30`)
-		readSubscribe(t, ws)
+	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+		_ = c.Established(`"activity_timeout":30`)
+		c.ConfirmSubscribe()
 		// In a data string that holds JSON, in data as an object, in a
 		// data string that is not JSON, and in the event name.
-		_ = ws.WriteMessage(websocket.TextMessage, []byte("{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"{\\\"m\\\":\\\"a\xffb\\\"}\"}"))
-		_ = ws.WriteMessage(websocket.TextMessage, []byte("{\"event\":\"e\",\"channel\":\"chat\",\"data\":{\"m\":\"c\xc3d\"}}"))
-		_ = ws.WriteMessage(websocket.TextMessage, []byte("{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"plain \xfe text\"}"))
-		_ = ws.WriteMessage(websocket.TextMessage, []byte("{\"event\":\"e\xff\",\"channel\":\"chat\",\"data\":\"{}\"}"))
-		serveSubscriptions(ws)
+		_ = c.Send([]byte("{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"{\\\"m\\\":\\\"a\xffb\\\"}\"}"))
+		_ = c.Send([]byte("{\"event\":\"e\",\"channel\":\"chat\",\"data\":{\"m\":\"c\xc3d\"}}"))
+		_ = c.Send([]byte("{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"plain \xfe text\"}"))
+		_ = c.Send([]byte("{\"event\":\"e\xff\",\"channel\":\"chat\",\"data\":\"{}\"}"))
+		c.Serve()
 	})
-	sink, _ := runClient(t, h.url(), Options{Channels: []string{"chat"}})
+	sink, _ := runClient(t, h.URL(), Options{Channels: []string{"chat"}})
 	for _, want := range []string{"a\uFFFDb", "c\uFFFDd", "plain \uFFFD text", ""} {
 		r := sink.next(t, record.TypeEvent)
 		line := r.AppendJSON(nil)
@@ -246,14 +160,14 @@ func TestAbsurdActivityTimeoutsAreClamped(t *testing.T) {
 	} {
 		t.Run(tt.raw, func(t *testing.T) {
 			t.Parallel()
-			h := startHostile(t, func(n int, ws *websocket.Conn) {
-				_ = established(ws, n, tt.raw)
-				readSubscribe(t, ws)
-				_ = ws.WriteMessage(websocket.TextMessage, event("chat", "works", `{}`))
-				serveSubscriptions(ws)
+			h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+				_ = c.Established(tt.raw)
+				c.ConfirmSubscribe()
+				_ = c.Send(hostiletest.Event("chat", "works", `{}`))
+				c.Serve()
 			})
 			log := &lineLog{}
-			sink, _ := runClient(t, h.url(), Options{Channels: []string{"chat"}, Log: log})
+			sink, _ := runClient(t, h.URL(), Options{Channels: []string{"chat"}, Log: log})
 			assert.Equal(t, "works", sink.next(t, record.TypeEvent).Event)
 			assert.Contains(t, log.text(), "activity timeout "+tt.want.String()+")")
 		})
@@ -272,22 +186,22 @@ func TestReadAheadIsBoundedInBytes(t *testing.T) {
 	const frames = 200
 	blob := strings.Repeat("x", 1<<20)
 	written := make(chan int, 1)
-	h := startHostile(t, func(n int, ws *websocket.Conn) {
-		_ = established(ws, n, `"activity_timeout":30`)
-		readSubscribe(t, ws)
+	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+		_ = c.Established(`"activity_timeout":30`)
+		c.ConfirmSubscribe()
 		i := 0
 		for ; i < frames; i++ {
-			_ = ws.SetWriteDeadline(time.Now().Add(time.Second))
-			if err := ws.WriteMessage(websocket.TextMessage, event("chat", "e", `{"i":`+strconv.Itoa(i)+`,"b":"`+blob+`"}`)); err != nil {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			if err := c.Send(hostiletest.Event("chat", "e", `{"i":`+strconv.Itoa(i)+`,"b":"`+blob+`"}`)); err != nil {
 				break
 			}
 		}
 		written <- i
-		_, _, _ = ws.ReadMessage()
+		_, _, _ = c.ReadMessage()
 	})
 	stall := make(chan struct{})
 	sink := &stallSink{release: stall}
-	c := New(Options{URL: h.url(), Channels: []string{"chat"}, Sink: sink, ReconnectAttempts: 1, MaxFrame: 4 << 20})
+	c := New(Options{URL: h.URL(), Channels: []string{"chat"}, Sink: sink, ReconnectAttempts: 1, MaxFrame: 4 << 20})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -37,6 +38,7 @@ type session struct {
 	frames      chan frame
 	queued      atomic.Int64
 	room        chan struct{}
+	free        chan []byte // recycled frame buffers, see readMessage
 	authResults chan authResult
 	lastRecv    atomic.Int64 // unix nanoseconds of the last frame or ping received
 
@@ -95,7 +97,7 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 	if dl, ok := hctx.Deadline(); ok {
 		_ = conn.SetReadDeadline(dl)
 	}
-	mt, msg, err := conn.ReadMessage()
+	mt, msg, err := readMessage(conn, c.opts.MaxFrame, nil)
 	if err != nil {
 		conn.Close()
 		var ce *websocket.CloseError
@@ -140,6 +142,7 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 		activity:    activity,
 		frames:      make(chan frame, maxQueuedFrames),
 		room:        make(chan struct{}, 1),
+		free:        make(chan []byte, freeBuffers),
 		authResults: make(chan authResult, len(c.opts.Channels)),
 		keys:        map[string]*[32]byte{},
 		members:     map[string]map[string][]byte{},
@@ -247,7 +250,8 @@ func (s *session) run(ctx context.Context) error {
 				return s.readError(ctx, fr.err)
 			}
 			err := s.handle(fr)
-			s.queued.Add(-int64(len(fr.data)))
+			s.queued.Add(-int64(cap(fr.data)))
+			s.recycle(fr.data)
 			select {
 			case s.room <- struct{}{}:
 			default: // the reader has a wake-up waiting already
@@ -301,14 +305,15 @@ func (s *session) run(ctx context.Context) error {
 func (s *session) read(done <-chan struct{}) {
 	limit := s.c.opts.ReadAhead
 	for {
-		mt, data, err := s.conn.ReadMessage()
+		mt, data, err := s.readMessage()
 		now := time.Now()
 		if err == nil {
 			s.lastRecv.Store(now.UnixNano())
 		}
 		// Wait for room, unless nothing is queued: a frame larger than the
-		// read-ahead still goes through, alone.
-		n := int64(len(data))
+		// read-ahead still goes through, alone. The buffer's capacity is
+		// what the frame costs.
+		n := int64(cap(data))
 		for q := s.queued.Load(); q > 0 && q+n > limit; q = s.queued.Load() {
 			select {
 			case <-s.room:
@@ -325,6 +330,66 @@ func (s *session) read(done <-chan struct{}) {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// Frame buffers: a frame is read into a buffer from the free list, which
+// the run loop hands back once the frame is handled (nothing keeps a
+// frame's bytes: ParseFrame copies what it keeps), so reading allocates
+// nothing in steady state. A buffer grows by doubling up to the frame
+// limit, so even a frame at the limit costs about twice the limit, not the
+// sum of every growth step; buffers over keepBuffer are left to the GC.
+const (
+	firstBuffer = 1 << 10
+	keepBuffer  = 256 << 10
+	freeBuffers = 64
+)
+
+// readMessage reads the next message whole, into a recycled buffer.
+func (s *session) readMessage() (int, []byte, error) {
+	return readMessage(s.conn, s.c.opts.MaxFrame, s.free)
+}
+
+// readMessage reads conn's next message into a buffer from free (or a new
+// one), growing it by doubling; conn's read limit is maxFrame.
+func readMessage(conn *websocket.Conn, maxFrame int64, free chan []byte) (int, []byte, error) {
+	mt, r, err := conn.NextReader()
+	if err != nil {
+		return mt, nil, err
+	}
+	var buf []byte
+	select {
+	case buf = <-free:
+	default:
+		buf = make([]byte, 0, firstBuffer)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			// The reader fails once the message passes the limit, so
+			// room for limit+1 bytes is all a buffer ever needs.
+			grown := make([]byte, len(buf), min(2*cap(buf), int(maxFrame)+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return mt, buf, nil
+		}
+		if err != nil {
+			return mt, nil, err
+		}
+	}
+}
+
+// recycle hands a handled frame's buffer back to the reader.
+func (s *session) recycle(b []byte) {
+	if b == nil || cap(b) > keepBuffer {
+		return
+	}
+	select {
+	case s.free <- b[:0]:
+	default:
 	}
 }
 

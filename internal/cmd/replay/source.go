@@ -80,6 +80,22 @@ func checkFiles(files []string) error {
 // Returning errStop ends the scan with nil.
 type lineFunc func(src string, n int, line []byte, bad error) error
 
+// appendDoubling appends frag to b, doubling b's capacity when it must
+// grow, but never past limit (unless frag itself needs more): a line near
+// the limit costs about twice the limit, not append's many 1.25× steps.
+func appendDoubling(b, frag []byte, limit int64) []byte {
+	if need := len(b) + len(frag); need > cap(b) {
+		c := int64(max(2*cap(b), need))
+		if c > limit {
+			c = max(limit, int64(need))
+		}
+		grown := make([]byte, len(b), c)
+		copy(grown, b)
+		b = grown
+	}
+	return append(b, frag...)
+}
+
 // LineTooLongError is a recording line longer than the line limit
 // (--max-frame): it is skipped, read in pieces and never held whole.
 type LineTooLongError struct{ Max int64 }
@@ -357,7 +373,7 @@ func (lr *lineReader) next() ([]byte, error) {
 				tooLong, lr.long = true, lr.long[:0]
 			}
 			if !tooLong {
-				lr.long = append(lr.long, frag...)
+				lr.long = appendDoubling(lr.long, frag, lr.max+2)
 			}
 			last = frag[len(frag)-1]
 			continue
@@ -382,7 +398,7 @@ func (lr *lineReader) next() ([]byte, error) {
 		}
 		fragment = frag
 		if len(lr.long) > 0 {
-			lr.long = append(lr.long, frag...)
+			lr.long = appendDoubling(lr.long, frag, lr.max+2)
 			fragment = lr.long
 		}
 		line := fragment
