@@ -45,6 +45,10 @@ type Options struct {
 	MaxLine      int64   // longest line read (--max-frame); 0 is DefaultMaxLine
 	Serve        string  // ADDR: be a Pusher server playing the recordings
 	Loop         bool    // with Serve: play again and again
+	// MaxMessageSize is --max-message-size: with Serve, the largest
+	// message a client may send (bytes; 0 = no limit).
+	MaxMessageSize int64
+	AllowOrigins   []string // --allow-origin: with Serve, browser origins let in besides loopback ones
 
 	// Now and Sleep are the clock of --speed; nil means the real one.
 	Now   func() time.Time
@@ -94,7 +98,19 @@ timing of --speed (default: all at once) and again and again with --loop.
 It serves POST /broadcasting/auth, which signs for any socket and channel,
 and checks signatures against --app-secret (default "` + DefaultServeSecret + `",
 for local use). Malformed lines are reported the same way and skipped; the
-server starts anyway. It runs until Ctrl-C.`,
+server starts anyway. It runs until Ctrl-C.
+
+The server treats its clients as strangers. A message larger than
+--max-message-size (default 10000 bytes, Reverb's limit; 0 = none) closes
+that client's connection with 1009; a client that stops reading is dropped
+once 4 MiB wait for it. Browser pages may connect (and call
+/broadcasting/auth) only from this machine (http or https on localhost,
+127.0.0.1 or [::1]) or from an origin given with --allow-origin
+(scheme://host[:port], repeatable; * allows any); clients that send no
+Origin, such as tmsws and pusher-js on Node, always may. An address other
+than a loopback one (:6001, 0.0.0.0:6001, a LAN IP) lets anyone who can
+reach this machine connect and read the recording: the log warns, and
+without --app-secret the secret is then a random one, printed there.`,
 		Example: `  tmsws replay session.jsonl
   tmsws replay session.jsonl.gz --json -e MessageSent --where data.message.user_id=8
   tmsws replay day1.jsonl day2.jsonl -c 'private-chat.*' --count 10
@@ -140,6 +156,8 @@ server starts anyway. It runs until Ctrl-C.`,
 	fl.BoolVar(&opts.Realtime, "realtime", false, "keep the recorded timing (--speed 1)")
 	fl.StringVar(&opts.Serve, "serve", "", "be a Pusher server on `ADDR` (host:port) that plays the recordings to its clients")
 	fl.BoolVar(&opts.Loop, "loop", false, "with --serve: play the recording again and again")
+	fl.Int64Var(&opts.MaxMessageSize, "max-message-size", defaultMaxMessageSize, "with --serve: close the connection (1009) of a client that sends a message larger than `BYTES`, as Reverb does; 0 = no limit")
+	fl.StringArrayVar(&opts.AllowOrigins, "allow-origin", nil, "with --serve: also let browser pages from `ORIGIN` (scheme://host[:port], or * for any) connect and call /broadcasting/auth; repeatable")
 	return cmd
 }
 
@@ -155,6 +173,9 @@ func (o *Options) validate(speedSet bool) error {
 		return &cmdutil.UsageError{Msg: "--realtime and --speed exclude each other", Hint: "--realtime is --speed 1: give one of them"}
 	case o.Loop && o.Serve == "":
 		return &cmdutil.UsageError{Msg: "--loop needs --serve", Hint: "--loop repeats the recording for the clients of --serve ADDR"}
+	}
+	if err := o.validateServeLimits(); err != nil {
+		return err
 	}
 	if o.Serve != "" {
 		for _, fl := range []struct {

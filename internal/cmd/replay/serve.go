@@ -2,6 +2,8 @@ package replay
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -15,9 +17,72 @@ import (
 	"github.com/amusoft/tmsws/internal/server"
 )
 
-// DefaultServeSecret is the app secret of replay --serve when --app-secret
-// is not given. It is public: fine for a server on your own machine only.
+// DefaultServeSecret is the app secret of replay --serve on a loopback
+// address when --app-secret is not given. It is public: fine for a server
+// on your own machine only, so a server others can reach gets a random
+// secret instead (serveSecret).
 const DefaultServeSecret = "tmsws-local-secret"
+
+// defaultMaxMessageSize is the default of --max-message-size: Reverb's
+// max_message_size.
+const defaultMaxMessageSize = server.DefaultMaxMessageSize
+
+// validateServeLimits checks --max-message-size and --allow-origin.
+func (o *Options) validateServeLimits() error {
+	switch {
+	case o.MaxMessageSize < 0:
+		return &cmdutil.UsageError{Msg: fmt.Sprintf("--max-message-size must be 0 or more, got %d", o.MaxMessageSize),
+			Hint: "give the largest message in bytes a client may send (Reverb's limit is 10000), or 0 for no limit"}
+	case o.Serve == "" && o.MaxMessageSize != defaultMaxMessageSize:
+		return &cmdutil.UsageError{Msg: "--max-message-size needs --serve", Hint: "it limits what the clients of --serve ADDR may send"}
+	case o.Serve == "" && len(o.AllowOrigins) > 0:
+		return &cmdutil.UsageError{Msg: "--allow-origin needs --serve", Hint: "it lets browser pages connect to the server of --serve ADDR"}
+	}
+	for _, origin := range o.AllowOrigins {
+		if err := server.CheckAllowOrigin(origin); err != nil {
+			return &cmdutil.UsageError{Msg: "--allow-origin: " + err.Error()}
+		}
+	}
+	return nil
+}
+
+// serveSecret chooses the app secret of --serve ADDR: the user's, or
+// without one DefaultServeSecret on a loopback address and a random one on
+// any other (the default is public: anyone could sign with it). note is
+// what the log adds after a secret it shows; "" for the user's, which is
+// never shown.
+func serveSecret(userSecret, addr string) (secret, note string, err error) {
+	switch {
+	case userSecret != "":
+		return userSecret, "", nil
+	case server.IsLoopbackAddr(addr):
+		return DefaultServeSecret, " (the default for local use; choose one with --app-secret)", nil
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("choose a random app secret: %w; give one with --app-secret", err)
+	}
+	return hex.EncodeToString(b), " (random, as " + addr + " can be reached from other machines; choose one with --app-secret)", nil
+}
+
+// exposureWarning says who can reach a server listening on bound, the
+// address really bound, when it is not a loopback one; "" otherwise.
+func exposureWarning(bound string) string {
+	if server.IsLoopbackAddr(bound) {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return "listening on " + bound + ", not a loopback address: anyone who can reach it can connect and read the recording"
+	}
+	local := net.JoinHostPort("127.0.0.1", port)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return fmt.Sprintf("listening on every network interface (%s): anyone who can reach this machine on port %s can connect and read the recording; use %s to keep it local",
+			bound, port, local)
+	}
+	return fmt.Sprintf("listening on %s, not a loopback address: anyone who can reach %s can connect and read the recording; use %s to keep it local",
+		bound, host, local)
+}
 
 // LoadRecording reads the recordings in files ("-" is stdin, gzip read
 // transparently, as replay reads them) into what the embedded server plays:
@@ -106,24 +171,29 @@ func runServe(ctx context.Context, opts *Options) error {
 		return err
 	}
 	log := cmdutil.NewStatusLog(opts.IO.ErrOut, opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY), s.Verbose)
-	secret, secretNote := s.AppSecret, ""
-	if secret == "" {
-		secret, secretNote = DefaultServeSecret, " (the default for local use; choose one with --app-secret)"
+	secret, secretNote, err := serveSecret(s.AppSecret, opts.Serve)
+	if err != nil {
+		return err
 	}
 	srv, err := server.Start(server.Config{
-		Addr:      opts.Serve,
-		AppKey:    s.Key,
-		AppSecret: secret,
-		Recording: rec,
-		Speed:     opts.speed(),
-		Loop:      opts.Loop,
-		NoHistory: true,
-		Logf:      func(format string, args ...any) { log.Info("server", fmt.Sprintf(format, args...)) },
+		Addr:           opts.Serve,
+		AppKey:         s.Key,
+		AppSecret:      secret,
+		Recording:      rec,
+		Speed:          opts.speed(),
+		Loop:           opts.Loop,
+		MaxMessageSize: opts.MaxMessageSize,
+		AllowOrigins:   opts.AllowOrigins,
+		NoHistory:      true,
+		Logf:           func(format string, args ...any) { log.Info("server", fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	if w := exposureWarning(srv.Addr()); w != "" {
+		log.Warn("server", w)
+	}
 
 	channels := recordedChannels(rec)
 	switch {
@@ -141,7 +211,11 @@ func runServe(ctx context.Context, opts *Options) error {
 			plural(len(rec.Items), "record"), plural(len(channels), "channel"), strings.Join(clipList(channels, 5), ", "), pace))
 	}
 	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.HTTPURL(), "http://"))
-	log.Info("server", "WebSocket  "+srv.URL()+"/app/"+srv.AppKey()+"?protocol=7")
+	here := ""
+	if srv.URL() != "ws://"+srv.Addr() {
+		here = " (from this machine)"
+	}
+	log.Info("server", "WebSocket  "+srv.URL()+"/app/"+srv.AppKey()+"?protocol=7"+here)
 	log.Info("server", "app key    "+srv.AppKey())
 	// A secret the user chose may be a real one: never print it, as with tokens.
 	shownSecret, exampleSecret := srv.AppSecret(), shellQuote(srv.AppSecret())
