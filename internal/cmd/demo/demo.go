@@ -103,13 +103,15 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	log := cmdutil.NewStatusLog(opts.IO.ErrOut, opts.IO.ColorEnabled(opts.Color, opts.IO.ErrTTY), opts.Verbose)
 	srv, err := server.Start(server.Config{
-		Addr:      "127.0.0.1:0",
-		AppKey:    "tmsws-demo",
-		AppSecret: hex.EncodeToString(secret),
-		Recording: rec,
-		Speed:     opts.Speed,
-		Loop:      opts.Loop,
-		Logf:      func(format string, args ...any) { log.Debug("server", fmt.Sprintf(format, args...)) },
+		Addr:           "127.0.0.1:0",
+		AppKey:         "tmsws-demo",
+		AppSecret:      hex.EncodeToString(secret),
+		Recording:      rec,
+		Speed:          opts.Speed,
+		Loop:           opts.Loop,
+		MaxMessageSize: server.DefaultMaxMessageSize,
+		NoHistory:      true, // it may loop for hours
+		Logf:           func(format string, args ...any) { log.Debug("server", fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {
 		return fmt.Errorf("start the embedded server: %w", err)
