@@ -10,6 +10,13 @@
 // tests, which inject faults real servers cannot be made to produce: refused
 // handshakes, close codes, TCP drops, silence, raw frames and refused
 // subscriptions (see fault.go).
+//
+// Every byte a client sends is taken as an attacker's: messages over
+// Config.MaxMessageSize are closed with 1009 as Reverb does, JSON passes
+// jsonsafe (nesting) before any parser, client-chosen values are quoted
+// clipped and escaped, relayed bytes have invalid UTF-8 replaced, each
+// connection's send queue is bounded in bytes (queue.go), and browser pages
+// are let in only from loopback and Config.AllowOrigins (origin.go).
 package server
 
 import (
