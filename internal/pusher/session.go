@@ -336,12 +336,14 @@ func (s *session) read(done <-chan struct{}) {
 // Frame buffers: a frame is read into a buffer from the free list, which
 // the run loop hands back once the frame is handled (nothing keeps a
 // frame's bytes: ParseFrame copies what it keeps), so reading allocates
-// nothing in steady state. A buffer grows by doubling up to the frame
-// limit, so even a frame at the limit costs about twice the limit, not the
-// sum of every growth step; buffers over keepBuffer are left to the GC.
+// nothing in steady state. A buffer grows by doubling up to bigFrame;
+// a larger frame is read in bigFrame pieces and joined once it is whole, so
+// a frame that turns out to be over the limit has cost the limit, and one
+// under it twice its size; buffers over keepBuffer are left to the GC.
 const (
 	firstBuffer = 1 << 10
 	keepBuffer  = 256 << 10
+	bigFrame    = 1 << 20
 	freeBuffers = 64
 )
 
@@ -351,7 +353,8 @@ func (s *session) readMessage() (int, []byte, error) {
 }
 
 // readMessage reads conn's next message into a buffer from free (or a new
-// one), growing it by doubling; conn's read limit is maxFrame.
+// one); conn's read limit (maxFrame) ends an oversized message with
+// websocket.ErrReadLimit.
 func readMessage(conn *websocket.Conn, maxFrame int64, free chan []byte) (int, []byte, error) {
 	mt, r, err := conn.NextReader()
 	if err != nil {
@@ -363,23 +366,37 @@ func readMessage(conn *websocket.Conn, maxFrame int64, free chan []byte) (int, [
 	default:
 		buf = make([]byte, 0, firstBuffer)
 	}
+	var pieces [][]byte // full bigFrame pieces before buf, for big frames
+	size := 0
 	for {
 		if len(buf) == cap(buf) {
-			// The reader fails once the message passes the limit, so
-			// room for limit+1 bytes is all a buffer ever needs.
-			grown := make([]byte, len(buf), min(2*cap(buf), int(maxFrame)+1))
-			copy(grown, buf)
-			buf = grown
+			if cap(buf) < bigFrame {
+				grown := make([]byte, len(buf), min(2*cap(buf), bigFrame))
+				copy(grown, buf)
+				buf = grown
+			} else {
+				pieces = append(pieces, buf)
+				buf = make([]byte, 0, max(1, min(bigFrame, int(maxFrame)+1-size)))
+			}
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		size += n
 		if err == io.EOF {
-			return mt, buf, nil
+			break
 		}
 		if err != nil {
 			return mt, nil, err
 		}
 	}
+	if len(pieces) == 0 {
+		return mt, buf, nil
+	}
+	whole := make([]byte, 0, size)
+	for _, p := range pieces {
+		whole = append(whole, p...)
+	}
+	return mt, append(whole, buf...), nil
 }
 
 // recycle hands a handled frame's buffer back to the reader.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -697,4 +698,20 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 	}
 	r.n -= k
 	return k, nil
+}
+
+// TestInvalidUTF8IsFixedValidLinesPassUntouched: every line replay writes
+// is valid UTF-8 JSON, the way listen writes invalid bytes (\ufffd), while
+// valid lines still pass byte for byte, on the raw and the decoded paths.
+func TestInvalidUTF8IsFixedValidLinesPassUntouched(t *testing.T) {
+	t.Parallel()
+	valid := `{"type":"event","channel":"c","event":"E","data":{"m":"héllo ✓"},"extra":  1}`
+	bad := "{\"type\":\"event\",\"channel\":\"c\",\"event\":\"E\",\"data\":{\"m\":\"a\xffb\"}}"
+	fixed := `{"type":"event","channel":"c","event":"E","data":{"m":"a\ufffdb"}}`
+	for _, opts := range []Options{{JSON: true}, {JSON: true, Speed: 1e9}} {
+		res := replay(t, &opts, strings.NewReader(valid+"\n"+bad+"\n"))
+		require.NoError(t, res.err, res.stderr)
+		assert.Equal(t, valid+"\n"+fixed+"\n", res.stdout)
+		assert.True(t, utf8.ValidString(res.stdout))
+	}
 }

@@ -80,22 +80,6 @@ func checkFiles(files []string) error {
 // Returning errStop ends the scan with nil.
 type lineFunc func(src string, n int, line []byte, bad error) error
 
-// appendDoubling appends frag to b, doubling b's capacity when it must
-// grow, but never past limit (unless frag itself needs more): a line near
-// the limit costs about twice the limit, not append's many 1.25× steps.
-func appendDoubling(b, frag []byte, limit int64) []byte {
-	if need := len(b) + len(frag); need > cap(b) {
-		c := int64(max(2*cap(b), need))
-		if c > limit {
-			c = max(limit, int64(need))
-		}
-		grown := make([]byte, len(b), c)
-		copy(grown, b)
-		b = grown
-	}
-	return append(b, frag...)
-}
-
 // LineTooLongError is a recording line longer than the line limit
 // (--max-frame): it is skipped, read in pieces and never held whole.
 type LineTooLongError struct{ Max int64 }
@@ -332,7 +316,7 @@ func (c *chunkReader) Read(b []byte) (int, error) {
 // through to its end without being kept, and reported.
 type lineReader struct {
 	br   *bufio.Reader
-	long []byte // a line longer than br's buffer, assembled
+	long []byte // a line longer than br's buffer, joined
 	n    int    // number of the last line returned
 	max  int64
 }
@@ -359,10 +343,10 @@ func (lr *lineReader) next() ([]byte, error) {
 	}
 	lr.long = lr.long[:0]
 	var (
-		size     int64 // bytes of the line so far, its ending included
-		last     byte  // the last byte of the previous fragment
-		tooLong  bool  // reading through a line that will be skipped
-		fragment []byte
+		pieces  [][]byte // the line's fragments before the last, copied
+		size    int64    // bytes of the line so far, its ending included
+		last    byte     // the last byte of the previous fragment
+		tooLong bool     // reading through a line that will be skipped
 	)
 	for {
 		frag, err := lr.br.ReadSlice('\n')
@@ -370,10 +354,10 @@ func (lr *lineReader) next() ([]byte, error) {
 		if err == bufio.ErrBufferFull {
 			// The last byte may be the "\r" of a "\r\n".
 			if size-1 > lr.max {
-				tooLong, lr.long = true, lr.long[:0]
+				tooLong, pieces = true, nil
 			}
 			if !tooLong {
-				lr.long = appendDoubling(lr.long, frag, lr.max+2)
+				pieces = append(pieces, bytes.Clone(frag))
 			}
 			last = frag[len(frag)-1]
 			continue
@@ -393,15 +377,21 @@ func (lr *lineReader) next() ([]byte, error) {
 			}
 		}
 		if tooLong || content > lr.max {
-			lr.long = lr.long[:0]
 			return nil, &LineTooLongError{Max: lr.max}
 		}
-		fragment = frag
-		if len(lr.long) > 0 {
-			lr.long = appendDoubling(lr.long, frag, lr.max+2)
-			fragment = lr.long
+		line := frag
+		if len(pieces) > 0 {
+			// Joined once whole: a line that turns out too long costs
+			// the limit, one within it twice its size.
+			if int64(cap(lr.long)) < size {
+				lr.long = make([]byte, 0, size)
+			}
+			for _, p := range pieces {
+				lr.long = append(lr.long, p...)
+			}
+			lr.long = append(lr.long, frag...)
+			line = lr.long
 		}
-		line := fragment
 		if n := len(line); n > 0 && line[n-1] == '\n' {
 			line = line[:n-1]
 		}
