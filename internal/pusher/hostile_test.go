@@ -86,7 +86,7 @@ func TestDeepNestingIsReportedAndSkipped(t *testing.T) {
 	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
 		_ = c.Established(`"activity_timeout":30`)
 		c.ConfirmSubscribe()
-		_ = c.Send([]byte(`{"event":"e","channel":"chat","data":`+deep+`}`))
+		_ = c.Send([]byte(`{"event":"e","channel":"chat","data":` + deep + `}`))
 		_ = c.Send(hostiletest.Event("chat", "e", deep))
 		_ = c.Send(hostiletest.Event("chat", "fine", `{"ok":true}`))
 		c.Serve()
