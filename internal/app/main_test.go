@@ -12,15 +12,18 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // TestMain lets the test binary act as tmsws itself, so signal handling in
-// Main can be tested on a real process.
+// Main can be tested on a real process. In the normal test mode it fails the
+// tests when a goroutine started by them is still running once they are
+// done.
 func TestMain(m *testing.M) {
 	if os.Getenv("TMSWS_TEST_MAIN") == "1" {
 		os.Exit(Main())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func TestSignalsExitWithCompleteOutput(t *testing.T) {
