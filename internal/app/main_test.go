@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +24,15 @@ func TestMain(m *testing.M) {
 	if os.Getenv("TMSWS_TEST_MAIN") == "1" {
 		os.Exit(Main())
 	}
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	removeTestBinary() // the tmsws the attack tests built
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 func TestSignalsExitWithCompleteOutput(t *testing.T) {
