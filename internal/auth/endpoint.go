@@ -131,7 +131,7 @@ func do(ctx context.Context, c *http.Client, method, rawURL string, body []byte,
 
 	resp, err := noRedirects(c).Do(req)
 	if err != nil {
-		return nil, classifyTransport(ctx, op, redacted, err, login)
+		return nil, classifyTransport(ctx, op, redacted, err, login, secrets...)
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
@@ -139,7 +139,7 @@ func do(ctx context.Context, c *http.Client, method, rawURL string, body []byte,
 	}()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		e := classifyTransport(ctx, op, redacted, err, login)
+		e := classifyTransport(ctx, op, redacted, err, login, secrets...)
 		e.Status = resp.StatusCode
 		e.Detail = "reading the answer: " + e.Err.Error()
 		return nil, e
@@ -153,7 +153,7 @@ func do(ctx context.Context, c *http.Client, method, rawURL string, body []byte,
 				msg = withFirstValidationError(msg, data, secrets...)
 			}
 		}
-		return nil, classifyStatus(op, redacted, resp.StatusCode, redactLocation(u, resp.Header.Get("Location")), msg, login)
+		return nil, classifyStatus(op, redacted, resp.StatusCode, redactLocation(u, resp.Header.Get("Location"), secrets...), msg, login)
 	}
 
 	a := &answer{op: op, url: redacted, status: resp.StatusCode, body: data}

@@ -240,14 +240,23 @@ func pick(login bool, a, b string) string {
 }
 
 // classifyTransport builds the error for a request that got no answer.
-func classifyTransport(ctx context.Context, op, u string, err error, login bool) *Error {
+// secrets are scrubbed from the cause's text: it may quote the server's
+// bytes (a malformed Location header holding a token, say).
+func classifyTransport(ctx context.Context, op, u string, err error, login bool, secrets ...string) *Error {
 	// http.Client wraps everything in *url.Error whose text repeats the full
 	// URL (query included); keep only the cause.
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	e := &Error{Op: op, URL: u, Err: err}
+	e := &Error{Op: op, URL: u, Err: &scrubbed{err: err, secrets: secrets}}
+	if msg := err.Error(); strings.Contains(msg, "malformed MIME header") || strings.Contains(msg, "malformed HTTP") ||
+		strings.Contains(msg, "failed to parse Location header") {
+		// The server answered, but not in HTTP: it was reached.
+		e.Kind, e.Detail = Status, "an answer that is not valid HTTP"
+		e.Hint = "the server's answer is broken: check " + pick(login, "--api-url", "--auth-url") + " and what listens there"
+		return e
+	}
 	var netErr net.Error
 	var certErr *tls.CertificateVerificationError
 	var unknownCA x509.UnknownAuthorityError
@@ -296,9 +305,37 @@ func RedactURL(u string) string {
 	return p.String()
 }
 
+// scrubbed is an error whose text has the secrets replaced; errors.Is and
+// errors.As still see the original.
+type scrubbed struct {
+	err     error
+	secrets []string
+}
+
+func (s *scrubbed) Error() string { return scrub(s.err.Error(), s.secrets) }
+func (s *scrubbed) Unwrap() error { return s.err }
+
+// scrub replaces every secret of 4 characters or more in s, as written and
+// as a URL would escape it, with "[redacted]".
+func scrub(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) < 4 {
+			continue
+		}
+		for _, form := range []string{sec, url.PathEscape(sec), url.QueryEscape(sec)} {
+			s = strings.ReplaceAll(s, form, "[redacted]")
+		}
+	}
+	return s
+}
+
 // redactLocation shortens a Location header for messages: a same-host target
-// becomes its path, and credentials and query are dropped.
-func redactLocation(base *url.URL, loc string) string {
+// becomes its path, and credentials, query and secrets are dropped.
+func redactLocation(base *url.URL, loc string, secrets ...string) string {
+	return scrub(locationText(base, loc), secrets)
+}
+
+func locationText(base *url.URL, loc string) string {
 	if loc == "" {
 		return ""
 	}
@@ -320,11 +357,7 @@ func redactLocation(base *url.URL, loc string) string {
 // CleanMessage makes a server message safe to print: one line, printable,
 // at most 200 characters, with every secret replaced by "[redacted]".
 func CleanMessage(msg string, secrets ...string) string {
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-	}
+	msg = scrub(msg, secrets)
 	msg = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == '\t' {
 			return ' '

@@ -48,14 +48,14 @@ func Login(ctx context.Context, c *http.Client, loginURL string, header http.Hea
 		}
 		if tokenPath != "" && res.Exists() {
 			return "", ans.fail(NoToken, "--token-path "+tokenPath+" is a "+typeName(res)+", not a string",
-				"pass --token-path with the gjson path of the token string"+topLevelKeys(ans.body))
+				"pass --token-path with the gjson path of the token string"+topLevelKeys(ans.body, password))
 		}
 	}
 	detail := "no token at " + strings.Join(paths, ", ")
 	if tokenPath == "" {
 		detail = "no token in the answer (tried " + strings.Join(paths, ", ") + ")"
 	}
-	e := ans.fail(NoToken, detail, "pass --token-path with the gjson path of the token in the login answer"+topLevelKeys(ans.body))
+	e := ans.fail(NoToken, detail, "pass --token-path with the gjson path of the token in the login answer"+topLevelKeys(ans.body, password))
 	e.Message = CleanMessage(gjson.GetBytes(ans.body, "message").String(), password)
 	return "", e
 }
@@ -78,10 +78,10 @@ func typeName(r gjson.Result) string {
 
 // topLevelKeys lists the answer's top-level keys (never their values) to
 // help pick a --token-path.
-func topLevelKeys(body []byte) string {
+func topLevelKeys(body []byte, secrets ...string) string {
 	var keys []string
 	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
-		name := CleanMessage(k.String())
+		name := CleanMessage(k.String(), secrets...)
 		if v.IsObject() {
 			name += "{…}"
 		}
