@@ -12,6 +12,8 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -630,4 +632,58 @@ func waitBlockedOpen(t *testing.T, pid int, fifo string) {
 		time.Sleep(5 * time.Millisecond) // polling /proc: there is no event to wait on
 	}
 	t.Fatalf("process %d never blocked opening %s", pid, fifo)
+}
+
+// TestAttackServeLogStaysClean: any client can reach replay --serve and
+// choose what its log quotes: a close reason, channel names, an Origin, a
+// socket id sent to /broadcasting/auth. The server's terminal stays clean.
+func TestAttackServeLogStaysClean(t *testing.T) {
+	t.Parallel()
+	rec := filepath.Join(t.TempDir(), "rec.jsonl")
+	require.NoError(t, os.WriteFile(rec, []byte(goodLine+"\n"), 0o600))
+	p := tmsws(t, nil, "-v", "replay", rec, "--serve", "127.0.0.1:0")
+	require.NoError(t, p.cmd.Start())
+	var addr string
+	deadline := time.Now().Add(30 * time.Second)
+	for addr == "" {
+		require.True(t, time.Now().Before(deadline), "no address in the log:\n%s", p.stderr.String())
+		if _, rest, ok := strings.Cut(p.stderr.String(), "listening on "); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a buffer: there is no event to wait on
+	}
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/app/app-key?protocol=7", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	_, _, err = ws.ReadMessage()
+	require.NoError(t, err)
+	for _, ch := range []string{evil, "private-" + evil, "presence-" + strings.Repeat("x", 9000)} {
+		require.NoError(t, ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":`+jsonQuote(ch)+`}}`)))
+	}
+	require.NoError(t, ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"client-`+"\x1b[2J"+`","channel":"c","data":{}}`)))
+	require.NoError(t, ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4000, "\x1b]0;owned\x07"), time.Now().Add(time.Second)))
+	ws.Close()
+	for _, origin := range []string{"https://evil.example/\u009b31m\u202e", ""} {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/broadcasting/auth", strings.NewReader("socket_id=1.1"+url.QueryEscape(evil)+"&channel_name="+url.QueryEscape("private-"+evil)))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.stderr.String(), "ended") {
+		require.True(t, time.Now().Before(deadline), "the connection's end was not logged:\n%s", p.stderr.String())
+		time.Sleep(5 * time.Millisecond)
+	}
+	res := p.interrupt(t)
+	assert.Equal(t, ExitInterrupted, res.code)
+	assertCleanTerminal(t, "the --serve log", res.stderr)
+	assert.Contains(t, res.stderr, `\x1b]0;owned\x07`, "the close reason, escaped")
+	for _, l := range strings.Split(res.stderr, "\n") {
+		assert.Less(t, len(l), 2500, "a client's 9,000-byte name is quoted in part: %.200q", l)
+	}
 }
