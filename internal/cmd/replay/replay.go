@@ -85,9 +85,11 @@ and --speed read every field and also refuse a known field of the wrong type
 (a ts that is not RFC 3339, say).
 
 A malformed line is reported on stderr as FILE:LINE: reason (stdin:LINE for
--), skipped, and the replay goes on: every valid line still comes out. The
-exit status is then 1 ("replay: N malformed lines skipped"), so scripts and
-CI notice; it is 0 when every line was good. A file that cannot be opened
+-), skipped, and the replay goes on (a line longer than --max-frame, 16 MiB,
+is read past without being held, so a huge line or a gzip bomb costs no
+memory): every valid line still comes out. The exit status is then 1
+("replay: N malformed lines skipped"), so scripts and CI notice; it is 0
+when every line was good. A file that cannot be opened
 stops the replay before any output (exit 1); bad flags exit 2, and Ctrl-C
 exits 130 with every line written so far complete.
 
