@@ -256,3 +256,75 @@ func (l *lineLog) text() string {
 	defer l.mu.Unlock()
 	return strings.Join(l.lines, "\n")
 }
+
+// gatedAuth signs once the gate is closed; the first return closes
+// returned.
+type gatedAuth struct {
+	gate, returned chan struct{}
+	once           *sync.Once
+}
+
+func (g gatedAuth) Authorize(ctx context.Context, socketID, channel string) (auth.Result, error) {
+	defer g.once.Do(func() { close(g.returned) })
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return auth.Result{}, ctx.Err()
+	}
+	return (&auth.Signer{Key: "app-key", Secret: "app-secret"}).Authorize(ctx, socketID, channel)
+}
+
+// heldSink is a memSink whose first subscribed record waits for release.
+type heldSink struct {
+	*memSink
+	release chan struct{}
+	once    sync.Once
+}
+
+func (h *heldSink) Write(r *record.Record) error {
+	if r.Type == record.TypeSubscribed {
+		h.once.Do(func() { <-h.release })
+	}
+	return h.memSink.Write(r)
+}
+
+// TestCloseWhileASubscribeIsPendingReportsTheClose: the server closes with
+// 4100 while a channel's authorization is still out, and the subscribe
+// written afterwards fails with "close sent". The session must still end
+// with the server's close, marked by a disconnected record with its code,
+// not with the failed write. The run loop is held until both the close and
+// the authorization are waiting for it, and then picks one at random, so
+// the race is run 20 times.
+func TestCloseWhileASubscribeIsPendingReportsTheClose(t *testing.T) {
+	t.Parallel()
+	for i := range 20 {
+		gate, returned, closed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+			_ = c.Established(`"activity_timeout":30`)
+			if c.N > 1 {
+				c.Serve()
+				return
+			}
+			c.ConfirmSubscribe() // the public channel
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4100, "over capacity"), time.Now().Add(time.Second))
+			_, _, _ = c.ReadMessage() // the client's answer to the close
+			close(closed)
+		})
+		sink := &heldSink{memSink: newSink(), release: make(chan struct{})}
+		c := New(Options{URL: h.URL(), Channels: []string{"chat", "private-x"}, Authorizer: gatedAuth{gate, returned, &sync.Once{}}, Sink: sink, ReconnectAttempts: 1})
+		c.sleep = (&sleepLog{}).sleep
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		<-closed
+		close(gate)
+		<-returned
+		close(sink.release)
+		d := sink.next(t, record.TypeDisconnected)
+		assert.Equal(t, 4100, d.Code, "run %d: %s", i, d.Message)
+		r := sink.next(t, record.TypeReconnecting)
+		assert.Equal(t, 4100, r.Code, "run %d: %s", i, r.Message)
+		cancel()
+		<-done
+	}
+}

@@ -272,8 +272,9 @@ func (s *session) run(ctx context.Context) error {
 			err := s.write(req.msg)
 			req.done <- err
 			if err != nil {
-				s.lost = true
-				return s.disconnected(&disconnect{reason: "write failed", err: err})
+				if err := s.writeFailed(err); err != nil {
+					return err
+				}
 			}
 		case <-idle.C:
 			last := s.lastRecv.Load()
@@ -292,8 +293,9 @@ func (s *session) run(ctx context.Context) error {
 			}
 			c.opts.Log.Debug("connection", "idle for "+s.activity.String()+": sending pusher:ping")
 			if err := s.write([]byte(`{"event":"pusher:ping","data":{}}`)); err != nil {
-				s.lost = true
-				return s.disconnected(&disconnect{reason: "write failed", err: err})
+				if err := s.writeFailed(err); err != nil {
+					return err
+				}
 			}
 			pingSent = time.Now().UnixNano()
 			idle.Reset(c.opts.PongTimeout)
@@ -444,6 +446,18 @@ func (s *session) disconnected(d *disconnect) error {
 	return d
 }
 
+// writeFailed ends the session after a failed write with a disconnected
+// record, unless the server has closed the connection: gorilla has then
+// answered the close frame that the reader hands over next, and that close,
+// with its code and reason, is what ends the session. nil means: read on.
+func (s *session) writeFailed(err error) error {
+	if errors.Is(err, websocket.ErrCloseSent) {
+		return nil
+	}
+	s.lost = true
+	return s.disconnected(&disconnect{reason: "write failed", err: err})
+}
+
 func (s *session) closeNormal() {
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 }
@@ -522,7 +536,7 @@ func (s *session) sendSubscribe(channel string, a auth.Result) error {
 	s.wbuf = b
 	s.c.opts.Log.Debug("channel", "subscribing "+channel)
 	if err := s.write(b); err != nil {
-		return &disconnect{reason: "write failed", err: err}
+		return s.writeFailed(err)
 	}
 	s.pending = append(s.pending, channel)
 	return nil
@@ -547,7 +561,7 @@ func (s *session) handle(fr frame) error {
 	case "pusher:ping":
 		rec.Type = record.TypeProtocol
 		if err := s.write([]byte(`{"event":"pusher:pong","data":{}}`)); err != nil {
-			return &disconnect{reason: "write failed", err: err}
+			return s.writeFailed(err)
 		}
 	case "pusher:error":
 		return s.serverError(&rec)
