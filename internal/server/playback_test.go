@@ -160,28 +160,28 @@ func arrivals(t *testing.T, s *Server, channel string, n int) []time.Duration {
 
 func TestPlaybackTimingScaledBySpeed(t *testing.T) {
 	t.Parallel()
-	// Recorded 300 ms apart, starting 60 ms into the recording (the first
-	// item of the recording is on another channel).
+	// Recorded 1.5 s apart, starting 60 ms into the recording (the first
+	// item of the recording is on another channel): far enough apart that a
+	// loaded machine's scheduling stalls (0.6 s seen under the full suite)
+	// cannot make one speed look like another.
 	rec := &Recording{Items: []Item{
 		ev(1*time.Second, "elsewhere", "first", `{}`),
 		ev(1*time.Second+60*time.Millisecond, "chat", "a", `{}`),
-		ev(1*time.Second+360*time.Millisecond, "chat", "b", `{}`),
-		ev(1*time.Second+660*time.Millisecond, "chat", "c", `{}`),
+		ev(1*time.Second+1560*time.Millisecond, "chat", "b", `{}`),
+		ev(1*time.Second+3060*time.Millisecond, "chat", "c", `{}`),
 	}}
 	tests := []struct {
 		speed float64
 		want  []time.Duration // due times after the subscription
 	}{
-		{1, []time.Duration{60 * time.Millisecond, 360 * time.Millisecond, 660 * time.Millisecond}},
-		{3, []time.Duration{20 * time.Millisecond, 120 * time.Millisecond, 220 * time.Millisecond}},
+		{1, []time.Duration{60 * time.Millisecond, 1560 * time.Millisecond, 3060 * time.Millisecond}},
+		{3, []time.Duration{20 * time.Millisecond, 520 * time.Millisecond, 1020 * time.Millisecond}},
 		{0, []time.Duration{0, 0, 0}},
 	}
-	// Lateness allowed for scheduling under -race and parallel tests (the
-	// hardening suite loads both cores): half the due time again plus
-	// 300 ms, still early enough that a speed that was not applied shows
-	// (speed 3's last event, due at 220 ms, must come before speed 1's
-	// at 660 ms).
-	late := func(due time.Duration) time.Duration { return due/2 + 300*time.Millisecond }
+	// Lateness allowed: half the due time again plus 0.5 s. Speed 3's
+	// events stay bounded before speed 1's are due (1.28 s < 1.56 s, 2.03 s < 3.06 s),
+	// and speed 1's before speed 0.5's.
+	late := func(due time.Duration) time.Duration { return due/2 + 500*time.Millisecond }
 	for _, tt := range tests {
 		t.Run(fmt.Sprint("speed ", tt.speed), func(t *testing.T) {
 			t.Parallel()
