@@ -55,6 +55,7 @@ const (
 	EnvToken     = "TMSWS_TOKEN"
 	EnvAppSecret = "TMSWS_APP_SECRET"
 	EnvAppID     = "TMSWS_APP_ID"
+	EnvWSPath    = "TMSWS_WS_PATH"
 )
 
 // FlagAppID is the --app-id flag. It is not one of the root's connection
@@ -73,6 +74,7 @@ type Flags struct {
 	Profile, Host                                           string
 	Port                                                    int
 	Scheme, Key, Cluster, APIURL, AuthURL, Token, AppSecret string
+	WSPath                                                  string
 	Headers                                                 []string
 	Insecure                                                bool
 	CACert                                                  string
@@ -96,6 +98,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.IntVar(&f.Port, "port", DefaultPort, "WebSocket port (env "+EnvPort+")")
 	fs.StringVar(&f.Scheme, "scheme", DefaultScheme, "https connects with wss, http with ws (env "+EnvScheme+")")
 	fs.StringVar(&f.Key, "key", DefaultKey, "the app key, as in /app/{key} (env "+EnvKey+")")
+	fs.StringVar(&f.WSPath, "ws-path", "", "a path prefix before /app/{key}, as Reverb's REVERB_SERVER_PATH and pusher-js wsPath, e.g. /ws (env "+EnvWSPath+")")
 	fs.StringVar(&f.Cluster, "cluster", "", "Pusher Channels cluster: host becomes ws-NAME.pusher.com (env "+EnvCluster+")")
 	fs.StringVar(&f.APIURL, "api-url", "", "base URL of the Laravel app for login and auth (env "+EnvAPIURL+"; default {scheme}://{host})")
 	fs.StringVar(&f.AuthURL, "auth-url", "", "channel authorization endpoint (env "+EnvAuthURL+"; default {api-url}"+AuthPath+")")
@@ -117,6 +120,11 @@ type Settings struct {
 	Profile, Host                                string
 	Port                                         int
 	Scheme, Key, Cluster, APIURL, AuthURL, Token string
+	// WSPath is the path prefix the server is mounted under (--ws-path:
+	// Reverb's REVERB_SERVER_PATH, pusher-js wsPath): "" or a path such as
+	// "/ws" that starts with a slash and has none at the end. The WebSocket
+	// is {WSPath}/app/{key}, the HTTP API {WSPath}/apps/{id}/...
+	WSPath string
 	// TokenSource says where Token came from: "flag", "env TMSWS_TOKEN",
 	// "credentials file (profile X)", or "" when there is no token.
 	TokenSource string
@@ -141,7 +149,7 @@ type Settings struct {
 }
 
 // profileKeys are the keys a profile of the config file may set.
-var profileKeys = []string{"host", "port", "scheme", "key", "cluster", "api-url", "auth-url", "app-id", "app-secret",
+var profileKeys = []string{"host", "port", "scheme", "key", "ws-path", "cluster", "api-url", "auth-url", "app-id", "app-secret",
 	"header", "insecure", "cacert", "http-timeout", "color", "max-frame"}
 
 type rank int
@@ -378,7 +386,38 @@ func resolveServer(r *resolver, f *Flags, s *Settings) error {
 	if s.Key == "" || strings.ContainsAny(s.Key, "/?# \t") {
 		return key.fail("not an app key: use the key of the app (REVERB_APP_KEY or PUSHER_APP_KEY)")
 	}
+
+	wp, err := wsPath(r.get("ws-path", f.WSPath, EnvWSPath, ""))
+	if err != nil {
+		return err
+	}
+	s.WSPath = wp
 	return nil
+}
+
+// wsPathRE is a URL path of RFC 3986 characters: segments of unreserved
+// characters, sub-delims, ':', '@' and %XX escapes.
+var wsPathRE = regexp.MustCompile(`^(/([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)+$`)
+
+// wsPath checks a --ws-path: empty (none), or a path that starts with a
+// slash and holds no query or fragment; a trailing slash is dropped, as
+// Reverb's router drops it from REVERB_SERVER_PATH. The messages never
+// repeat the value: v.desc quotes it only when it came from the user's own
+// flag or environment.
+func wsPath(v value) (string, error) {
+	p := strings.TrimSpace(v.s)
+	if p == "" {
+		return "", nil
+	}
+	switch {
+	case strings.ContainsAny(p, "?#"):
+		return "", v.fail("a path holds no ? or #: give only the path prefix, e.g. /ws (Reverb's REVERB_SERVER_PATH)")
+	case p[0] != '/':
+		return "", v.fail("a path starts with /: e.g. /ws for REVERB_SERVER_PATH=ws")
+	case !wsPathRE.MatchString(p):
+		return "", v.fail("not a URL path: use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ between slashes, and %%XX for anything else")
+	}
+	return strings.TrimRight(p, "/"), nil
 }
 
 // resolveAppID reads --app-id from fs when the command defines it, then

@@ -64,7 +64,7 @@ func TestAddFlagsRegistersTheContract(t *testing.T) {
 	})
 	sort.Strings(names)
 	assert.Equal(t, []string{"api-url", "app-secret", "auth-url", "cacert", "cluster", "color", "header", "host",
-		"http-timeout", "insecure", "key", "max-frame", "port", "profile", "scheme", "token", "verbose"}, names)
+		"http-timeout", "insecure", "key", "max-frame", "port", "profile", "scheme", "token", "verbose", "ws-path"}, names)
 	assert.Equal(t, map[string]string{"H": "header", "v": "verbose"}, shorts)
 	// -H keeps commas: it is a string array, not a comma-split slice.
 	require.NoError(t, fs.Parse([]string{"-H", "Accept-Language: en, uz", "-H", "X-A: 1"}))
@@ -97,7 +97,28 @@ func TestResolveDefaults(t *testing.T) {
 	assert.False(t, s.Verbose)
 	assert.Equal(t, dir, s.ConfigDir)
 	assert.Empty(t, s.Warnings)
+	assert.Equal(t, "", s.WSPath)
 	assert.Equal(t, "wss://tms.amusoft.uz:443/app/1puo7oyhapqfczgdmt1d?protocol=7&client=tmsws&version=1.0.0", s.WebSocketURL("1.0.0"))
+}
+
+func TestResolveWSPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		arg, want string
+	}{
+		{"/ws", "/ws"},
+		{"/ws/", "/ws"},
+		{"  /reverb//  ", "/reverb"},
+		{"/", ""},
+		{"", ""},
+		{"/a/b-c_d.e~f/%7Euser/@x:1", "/a/b-c_d.e~f/%7Euser/@x:1"},
+	}
+	for _, tt := range tests {
+		s, _, err := setup{args: []string{"--ws-path=" + tt.arg, "--host", "reverb.test", "--port", "8080", "--scheme", "http", "--key", "k"}}.resolve(t)
+		require.NoError(t, err, tt.arg)
+		assert.Equal(t, tt.want, s.WSPath, tt.arg)
+		assert.Equal(t, "ws://reverb.test:8080"+tt.want+"/app/k?protocol=7&client=tmsws&version=1", s.WebSocketURL("1"), tt.arg)
+	}
 }
 
 func TestResolvePrecedence(t *testing.T) {
@@ -119,6 +140,8 @@ func TestResolvePrecedence(t *testing.T) {
 			flag: "http", envVal: "HTTP", prof: "http", def: "https"},
 		{key: "key", envVar: EnvKey, get: func(s *Settings) string { return s.Key },
 			flag: "flag-key", envVal: "env-key", prof: "profile-key", def: "1puo7oyhapqfczgdmt1d"},
+		{key: "ws-path", envVar: EnvWSPath, get: func(s *Settings) string { return s.WSPath },
+			flag: "/flag", envVal: "/env/", prof: "/profile/ws", def: ""},
 		{key: "api-url", envVar: EnvAPIURL, get: func(s *Settings) string { return s.APIURL },
 			flag: "https://flag.example/", envVal: "https://env.example", prof: "http://profile.example:8000", def: "https://tms.amusoft.uz"},
 		{key: "auth-url", envVar: EnvAuthURL, get: func(s *Settings) string { return s.AuthURL },
@@ -142,7 +165,7 @@ func TestResolvePrecedence(t *testing.T) {
 				switch tt.key {
 				case "scheme":
 					return strings.ToLower(v)
-				case "api-url":
+				case "api-url", "ws-path":
 					return strings.TrimRight(v, "/")
 				case "insecure":
 					if v == "yes" {
@@ -242,6 +265,10 @@ func TestWebSocketURL(t *testing.T) {
 			"ws://127.0.0.1:6001/app/app-key?protocol=7&client=tmsws&version=dev%2Babc"},
 		{Settings{Scheme: "http", Host: "::1", Port: 8080, Key: "k"}, "1",
 			"ws://[::1]:8080/app/k?protocol=7&client=tmsws&version=1"},
+		{Settings{Scheme: "https", Host: "reverb.test", Port: 443, Key: "k", WSPath: "/ws"}, "1",
+			"wss://reverb.test:443/ws/app/k?protocol=7&client=tmsws&version=1"},
+		{Settings{Scheme: "http", Host: "reverb.test", Port: 8080, Key: "k", WSPath: "/a/b%20c"}, "1",
+			"ws://reverb.test:8080/a/b%20c/app/k?protocol=7&client=tmsws&version=1"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.s.WebSocketURL(tt.ver))
@@ -447,7 +474,7 @@ func TestResolveValidation(t *testing.T) {
 		{"profile insecure", setup{config: "[default]\ninsecure = maybe\n"},
 			"DIR/config:2: insecure: not a boolean: use true or false"},
 		{"unknown key in the profile", setup{config: "[default]\nhots = x\n"},
-			`DIR/config:2: unknown key "hots": profiles take host, port, scheme, key, cluster, api-url, auth-url, app-id, app-secret, header, insecure, cacert, http-timeout, color, max-frame`},
+			`DIR/config:2: unknown key "hots": profiles take host, port, scheme, key, ws-path, cluster, api-url, auth-url, app-id, app-secret, header, insecure, cacert, http-timeout, color, max-frame`},
 		{"--app-id", setup{args: []string{"--app-id", "a/b"}},
 			"--app-id a/b: not an app id: use the id of the app (REVERB_APP_ID, PUSHER_APP_ID or SOKETI_DEFAULT_APP_ID)"},
 		{"token in the config file", setup{config: "[default]\ntoken = 1|abcdef\n"},
@@ -470,6 +497,22 @@ func TestResolveValidation(t *testing.T) {
 			"--max-frame 10: out of range: use 1 KiB to 1 GiB"},
 		{"profile max-frame", setup{config: "[default]\nmax-frame = lots\n"},
 			"DIR/config:2: max-frame: not a size: use a number of bytes, or one with a unit such as 512KiB, 16MiB or 1GiB"},
+		{"--ws-path without a leading slash", setup{args: []string{"--ws-path", "ws"}},
+			"--ws-path ws: a path starts with /: e.g. /ws for REVERB_SERVER_PATH=ws"},
+		{"TMSWS_WS_PATH with a query", setup{env: map[string]string{EnvWSPath: "/ws?x=1"}},
+			"TMSWS_WS_PATH=/ws?x=1: a path holds no ? or #: give only the path prefix, e.g. /ws (Reverb's REVERB_SERVER_PATH)"},
+		{"--ws-path with a fragment", setup{args: []string{"--ws-path", "/ws#top"}},
+			"--ws-path /ws#top: a path holds no ? or #: give only the path prefix, e.g. /ws (Reverb's REVERB_SERVER_PATH)"},
+		{"--ws-path with a space", setup{args: []string{"--ws-path", "/my ws"}},
+			`--ws-path "/my ws": not a URL path: use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ between slashes, and %XX for anything else`},
+		{"--ws-path with a bad escape", setup{args: []string{"--ws-path", "/a%zz"}},
+			`--ws-path /a%zz: not a URL path: use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ between slashes, and %XX for anything else`},
+		// The profile's value is never quoted: a config file may hold a
+		// secret pasted on the wrong line.
+		{"profile ws-path", setup{config: "[default]\nws-path = s3cret?token\n"},
+			"DIR/config:2: ws-path: a path holds no ? or #: give only the path prefix, e.g. /ws (Reverb's REVERB_SERVER_PATH)"},
+		{"profile ws-path not a path", setup{config: "[default]\nws-path = hunter2\n"},
+			"DIR/config:2: ws-path: a path starts with /: e.g. /ws for REVERB_SERVER_PATH=ws"},
 		{"malformed credentials file", setup{credentials: "token = x\n"},
 			`DIR/credentials:1: "token" comes before any [profile] header: put it under [default]`},
 	}

@@ -14,13 +14,13 @@ import (
 // ProtocolVersion is the Pusher protocol tmsws speaks.
 const ProtocolVersion = 7
 
-// WebSocketURL is ws[s]://host:port/app/KEY?protocol=7&client=tmsws&version=V.
+// WebSocketURL is ws[s]://host:port{WSPath}/app/KEY?protocol=7&client=tmsws&version=V.
 func (s *Settings) WebSocketURL(clientVersion string) string {
 	scheme := "wss"
 	if s.Scheme == "http" {
 		scheme = "ws"
 	}
-	return scheme + "://" + hostPort(s.Host, strconv.Itoa(s.Port)) + "/app/" + url.PathEscape(s.Key) +
+	return scheme + "://" + hostPort(s.Host, strconv.Itoa(s.Port)) + s.WSPath + "/app/" + url.PathEscape(s.Key) +
 		"?protocol=" + strconv.Itoa(ProtocolVersion) + "&client=tmsws&version=" + url.QueryEscape(clientVersion)
 }
 
