@@ -5,24 +5,100 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/pusher"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
-// MaxChannelLen is the longest channel name accepted (Soketi's limit;
-// Pusher's is 164).
-const MaxChannelLen = 200
+// MaxChannelLen is the longest channel name accepted, in bytes: Reverb
+// validates nothing, but no name can be longer than its 10,000-byte
+// message limit.
+const MaxChannelLen = 10000
 
-var channelName = regexp.MustCompile(`^#?[-a-zA-Z0-9_=@,.;]+$`)
+// Pusher's rules (pusher-protocol.md §3.2): what Pusher Channels and Soketi
+// accept; Reverb accepts any name.
+const (
+	PusherMaxChannelLen = 164
+	SoketiMaxChannelLen = 200
+)
 
-// CheckChannel returns a usage error for a name no Pusher server accepts.
+var pusherChannelName = regexp.MustCompile(`^#?[-a-zA-Z0-9_=@,.;]+$`)
+
+// CheckChannel returns a usage error for a name no server can take: empty,
+// longer than MaxChannelLen, not UTF-8, or holding whitespace or a control
+// character. Names that only Pusher's stricter rules refuse pass; see
+// ChannelWarnings.
 func CheckChannel(ch string) error {
-	if !channelName.MatchString(ch) || len(ch) > MaxChannelLen {
-		return &UsageError{Msg: fmt.Sprintf("invalid channel name %q", ch), Hint: "channel names use letters, digits and _ - = @ , . ; (at most 200 characters)"}
+	name := `"` + termsafe.Clip(ch, 64) + `"`
+	switch {
+	case ch == "":
+		return &UsageError{Msg: "empty channel name", Hint: "pass a name with -c, e.g. -c private-chat.42"}
+	case len(ch) > MaxChannelLen:
+		return &UsageError{Msg: fmt.Sprintf("invalid channel name %s: %d bytes long, over %d", name, len(ch), MaxChannelLen),
+			Hint: fmt.Sprintf("no server takes a name longer than a whole message (Reverb: %d bytes); Pusher allows %d characters", MaxChannelLen, PusherMaxChannelLen)}
+	case !utf8.ValidString(ch):
+		return &UsageError{Msg: fmt.Sprintf("invalid channel name %s: not valid UTF-8", name), Hint: channelHint}
+	}
+	for i, r := range ch {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return &UsageError{Msg: fmt.Sprintf("invalid channel name %s: %s at byte %d", name, describeRune(r), i), Hint: channelHint}
+		}
 	}
 	return nil
+}
+
+const channelHint = "channel names hold no whitespace or control characters; Pusher's set is letters, digits and _ - = @ , . ;"
+
+func describeRune(r rune) string {
+	switch {
+	case r == ' ':
+		return "a space"
+	case unicode.IsSpace(r):
+		return fmt.Sprintf("whitespace (%U)", r)
+	case unicode.Is(unicode.Bidi_Control, r):
+		return fmt.Sprintf("a bidi control character (%U)", r)
+	}
+	return fmt.Sprintf("a control character (%U)", r)
+}
+
+// ChannelWarnings says, for each name that a Pusher server would refuse but
+// Reverb accepts, why (one line each); nil when there is nothing to say.
+// The names are escaped and clipped for the terminal.
+func ChannelWarnings(channels []string) []string {
+	var out []string
+	for _, ch := range channels {
+		if w := channelWarning(ch); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func channelWarning(ch string) string {
+	n := utf8.RuneCountInString(ch)
+	badChars := !pusherChannelName.MatchString(ch)
+	if !badChars && n <= PusherMaxChannelLen {
+		return ""
+	}
+	var why []string
+	if badChars {
+		why = append(why, "has characters outside Pusher's set (letters, digits and _ - = @ , . ;)")
+	}
+	if n > PusherMaxChannelLen {
+		why = append(why, fmt.Sprintf("is %d characters long, over Pusher's %d", n, PusherMaxChannelLen))
+	}
+	var who string
+	switch {
+	case badChars || n > SoketiMaxChannelLen:
+		who = "Pusher Channels and Soketi refuse it"
+	default:
+		who = fmt.Sprintf("Pusher Channels refuses it (Soketi takes up to %d)", SoketiMaxChannelLen)
+	}
+	return fmt.Sprintf(`channel "%s" %s: %s; Reverb accepts it`, termsafe.Clip(ch, 64), strings.Join(why, " and "), who)
 }
 
 // NeedsAuth reports whether a channel must be authorized.
@@ -65,7 +141,7 @@ func CheckChannels(channels []string) error {
 			return err
 		}
 		if seen[ch] {
-			return Usagef("channel %q given twice", ch)
+			return Usagef(`channel "%s" given twice`, termsafe.Clip(ch, 64))
 		}
 		seen[ch] = true
 	}
@@ -82,7 +158,3 @@ func UpgradeHeader(s *config.Settings, version string) http.Header {
 	h.Set("User-Agent", "tmsws/"+version)
 	return h
 }
-
-// ChannelWarnings says, for each name that a Pusher server would refuse but
-// Reverb accepts, why (one line each); nil when there is nothing to say.
-func ChannelWarnings(channels []string) []string { return nil }
