@@ -2,17 +2,30 @@
 // conditions of the CLI contract. A Filter is compiled once from the flags
 // and then run on every record, so matching avoids allocating.
 //
-// The rule: --event and --where apply to records of type "event" only. Every
-// other record (member_added, member_removed, and with --show-protocol the
-// connection lifecycle and protocol records) passes untouched, so presence
-// changes and status lines are never hidden by a filter meant for events.
+// The rule: a filter keeps the records that match it, as grep and jq do,
+// whatever their type. An --event glob matches an event record by its
+// name, full (App\Events\MessageSent) or short (MessageSent, after the last
+// backslash); a member record by its type ("member_*" keeps joins and
+// leaves); and any other record by its type (subscribed, connected) or,
+// when it carries one, the name of the pusher: frame it came from. A glob
+// written with Echo's leading dot (.App\Events\MessageSent, .message.sent)
+// is matched against the full name only, as Echo's
+// .listen('.message.sent') is. --where conditions are evaluated on every
+// record: a member record has no data.message, so data.message.user_id=8
+// drops it, and type=member_added keeps joins. Without --event and --where
+// every record passes, and Counts says that only events count toward
+// --count; with them, every record they keep counts.
 //
 // Replay's --channel globs (CompileWithChannels) select by the recorded
 // channel name instead, so they apply to every record that names a channel
 // and to every event and member change (which always belong to one: without
 // a channel name they match only a glob that matches the empty name, such
 // as "*"). Lifecycle records without a channel (connected, reconnecting,
-// ...) pass.
+// ...) pass them.
+//
+// The decoded path (Match, for listen, subscribe and pretty replay) and the
+// raw path (MatchJSON and MatchJSONType, for replay --json and --serve) give
+// the same answer for a record line that record.AppendJSON wrote.
 package filter
 
 import (
@@ -45,7 +58,7 @@ type Filter struct {
 func Compile(events []string, wheres []string) (*Filter, error) {
 	f := &Filter{}
 	for _, p := range events {
-		g, err := compileGlob(p)
+		g, err := compileEventGlob(p)
 		if err != nil {
 			return nil, err
 		}
@@ -85,8 +98,15 @@ func (f *Filter) Empty() bool {
 	return f == nil || (len(f.channels) == 0 && len(f.globs) == 0 && len(f.conds) == 0)
 }
 
-// Match reports whether r passes the filter. Records whose Type is not
-// "event" pass the --event and --where parts (see the package comment).
+// Counts reports whether a record of type typ that passed the filter counts
+// toward --count: with --event or --where, every record they kept does (so
+// --count 2 prints exactly 2 records); without them, only events do.
+func (f *Filter) Counts(typ string) bool {
+	return typ == record.TypeEvent || (f != nil && (len(f.globs) > 0 || len(f.conds) > 0))
+}
+
+// Match reports whether r passes the filter (see the package comment for
+// the rule).
 func (f *Filter) Match(r *record.Record) bool {
 	if f.Empty() {
 		return true
@@ -94,10 +114,7 @@ func (f *Filter) Match(r *record.Record) bool {
 	if len(f.channels) > 0 && !f.matchChannel(r.Type, r.Channel) {
 		return false
 	}
-	if r.Type != record.TypeEvent {
-		return true
-	}
-	if !f.matchEvent(r.Event) {
+	if !f.matchName(r.Type, r.Event) {
 		return false
 	}
 	var whole string // the record as JSON, built at most once, for rare paths
@@ -162,18 +179,25 @@ func (f *Filter) MatchJSONType(line []byte, typ string) bool {
 			return false
 		}
 	}
-	if typ != record.TypeEvent {
-		return true
-	}
 	if len(f.globs) > 0 {
 		var buf [128]byte
-		if !f.matchEvent(eventName(s, &buf)) {
+		var event string
+		if namedByEvent(typ) {
+			event = eventName(s, &buf)
+		}
+		if !f.matchName(typ, event) {
 			return false
 		}
 	}
 	for i := range f.conds {
 		c := &f.conds[i]
-		if !c.holds(fromResult(gjson.Get(s, c.path))) {
+		var v operand
+		if c.src == srcType {
+			v = fromField(typ) // a line without type is an event
+		} else {
+			v = fromResult(gjson.Get(s, c.path))
+		}
+		if !c.holds(v) {
 			return false
 		}
 	}
@@ -234,14 +258,38 @@ func RecordType(line []byte) string {
 	return strings.Clone(t) // t may point into line
 }
 
-func (f *Filter) matchEvent(name string) bool {
+// namedByEvent reports whether the --event globs look at the "event" of a
+// record of type typ: they do for all but member records, which carry none
+// (so the raw path need not look for one on every member line).
+func namedByEvent(typ string) bool {
+	return typ != record.TypeMemberAdded && typ != record.TypeMemberRemoved
+}
+
+// matchName applies the --event globs to a record of type typ whose
+// "event" is event: an event by its full or short name (the full one only
+// for a glob written with Echo's leading dot), a member record by its type,
+// any other record by its type or, when it has one, its event (the name of
+// the pusher: frame it came from).
+func (f *Filter) matchName(typ, event string) bool {
 	if len(f.globs) == 0 {
 		return true
 	}
-	short := record.ShortEvent(name)
+	if !namedByEvent(typ) {
+		event = ""
+	}
+	if typ == record.TypeEvent {
+		short := record.ShortEvent(event)
+		for i := range f.globs {
+			g := &f.globs[i]
+			if g.match(event) || (!g.exact && len(short) != len(event) && g.match(short)) {
+				return true
+			}
+		}
+		return false
+	}
 	for i := range f.globs {
 		g := &f.globs[i]
-		if g.match(name) || (len(short) != len(name) && g.match(short)) {
+		if g.match(typ) || (event != "" && g.match(event)) {
 			return true
 		}
 	}

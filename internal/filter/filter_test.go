@@ -317,23 +317,160 @@ func TestWhere(t *testing.T) {
 	}
 }
 
-func TestNonEventRecordsPass(t *testing.T) {
+// session is one record of every type, as listen writes them with
+// --show-protocol, for the tests of the rule that filters apply to every
+// record.
+var session = []struct {
+	name string
+	rec  record.Record
+}{
+	{"msg8", record.Record{TS: ts, Type: record.TypeEvent, Channel: "private-chat.42", Event: `App\Events\MessageSent`, Data: []byte(`{"message":{"id":7,"content":"hi","user_id":8}}`), SocketID: "1.2"}},
+	{"msg9", record.Record{TS: ts, Type: record.TypeEvent, Channel: "private-chat.42", Event: `App\Events\MessageSent`, Data: []byte(`{"message":{"id":8,"content":"yo","user_id":9}}`), SocketID: "1.2"}},
+	{"typing", record.Record{TS: ts, Type: record.TypeEvent, Channel: "presence-chat.42", Event: `App\Events\UserIsTyping`, Data: []byte(`{"user_id":9,"typing":true}`), SocketID: "1.2"}},
+	{"sentAs", record.Record{TS: ts, Type: record.TypeEvent, Channel: "private-chat.42", Event: "message.sent", Data: []byte(`{"message":{"user_id":8}}`), SocketID: "1.2"}},
+	{"joined", record.Record{TS: ts, Type: record.TypeMemberAdded, Channel: "presence-chat.42", Data: []byte(`{"name":"Bob"}`), UserID: "9", SocketID: "1.2"}},
+	{"left", record.Record{TS: ts, Type: record.TypeMemberRemoved, Channel: "presence-chat.42", UserID: "9", SocketID: "1.2"}},
+	{"subscribed", record.Record{TS: ts, Type: record.TypeSubscribed, Channel: "presence-chat.42", Event: "pusher_internal:subscription_succeeded", Data: []byte(`{"presence":{"count":1}}`), SocketID: "1.2"}},
+	{"connected", record.Record{TS: ts, Type: record.TypeConnected, SocketID: "1.2", Message: "ws://127.0.0.1:6001/app/app-key"}},
+	{"pong", record.Record{TS: ts, Type: record.TypeProtocol, Event: "pusher:pong", SocketID: "1.2"}},
+	{"reconnecting", record.Record{TS: ts, Type: record.TypeReconnecting, Message: "closed with 4200", Code: 4200, Attempt: 1}},
+}
+
+func TestFiltersApplyToEveryRecord(t *testing.T) {
 	t.Parallel()
-	f, err := Compile([]string{"MessageSent"}, []string{"data.message.user_id=8"})
-	require.NoError(t, err)
-	for _, typ := range []string{
-		record.TypeMemberAdded, record.TypeMemberRemoved, record.TypeSubscribed,
-		record.TypeSubscriptionError, record.TypeConnected, record.TypeDisconnected,
-		record.TypeReconnecting, record.TypeError, record.TypeProtocol,
-	} {
-		r := &record.Record{TS: ts, Type: typ, Channel: "presence-chat.42", Event: "pusher:pong", UserID: "9"}
-		assert.True(t, f.Match(r), typ)
-		assert.True(t, f.MatchJSON(r.AppendJSON(nil)), typ)
+	all := []string{"msg8", "msg9", "typing", "sentAs", "joined", "left", "subscribed", "connected", "pong", "reconnecting"}
+	tests := []struct {
+		name   string
+		events []string
+		wheres []string
+		want   []string
+	}{
+		{"no filter keeps everything", nil, nil, all},
+		{"an event name keeps those events only", []string{"MessageSent"}, nil, []string{"msg8", "msg9"}},
+		{"member_* keeps joins and leaves", []string{"member_*"}, nil, []string{"joined", "left"}},
+		{"a type keeps that type", []string{"member_added"}, nil, []string{"joined"}},
+		{"subscribed", []string{"subscribed"}, nil, []string{"subscribed"}},
+		{"a pusher frame by its name", []string{"pusher:*"}, nil, []string{"pong"}},
+		{"any may match", []string{"UserIsTyping", "member_removed"}, nil, []string{"typing", "left"}},
+		{"a star keeps everything", []string{"*"}, nil, all},
+		{"the event glob does not see types as names", []string{"*Sent"}, nil, []string{"msg8", "msg9"}},
+		{"where drops records without the path", nil, []string{"data.message.user_id=8"}, []string{"msg8", "sentAs"}},
+		{"a mistyped where keeps nothing", nil, []string{"message.user_id=8"}, nil},
+		{"where on the type", nil, []string{"type=member_added"}, []string{"joined"}},
+		{"where on a field of members", nil, []string{"user_id=9"}, []string{"joined", "left"}},
+		{"where on the channel", nil, []string{"channel~^presence-"}, []string{"typing", "joined", "left", "subscribed"}},
+		{"where on the member's data", nil, []string{"data.name=Bob"}, []string{"joined"}},
+		{"event and where", []string{"MessageSent"}, []string{"data.message.user_id=8"}, []string{"msg8"}},
+		{"members and where", []string{"member_*"}, []string{"data.name"}, []string{"joined"}},
+		{"the lifecycle by type", []string{"connected", "reconnecting"}, nil, []string{"connected", "reconnecting"}},
 	}
-	// An event that fails both.
-	r := &record.Record{TS: ts, Type: record.TypeEvent, Channel: "c", Event: "UserIsTyping"}
-	assert.False(t, f.Match(r))
-	assert.False(t, f.MatchJSON(r.AppendJSON(nil)))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, err := Compile(tt.events, tt.wheres)
+			require.NoError(t, err)
+			var decoded, raw, typed []string
+			for _, s := range session {
+				line := s.rec.AppendJSON(nil)
+				if f.Match(&s.rec) {
+					decoded = append(decoded, s.name)
+				}
+				if f.MatchJSON(line) {
+					raw = append(raw, s.name)
+				}
+				if f.MatchJSONType(line, RecordType(line)) {
+					typed = append(typed, s.name)
+				}
+			}
+			assert.Equal(t, tt.want, decoded, "Match")
+			assert.Equal(t, tt.want, raw, "MatchJSON")
+			assert.Equal(t, tt.want, typed, "MatchJSONType")
+		})
+	}
+}
+
+func TestEchoLeadingDot(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		pattern string
+		event   string
+		want    bool
+	}{
+		{`.App\Events\MessageSent`, `App\Events\MessageSent`, true},
+		{`.App\Events\MessageSent`, `App\Events\MessageSentAgain`, false},
+		{`.App\Events\MessageSent`, `MessageSent`, false},
+		{`.MessageSent`, `App\Events\MessageSent`, false}, // exactly the name: no short form
+		{`.MessageSent`, `MessageSent`, true},
+		{`.message.sent`, `message.sent`, true},
+		{`.message.sent`, `App\Events\message.sent`, false},
+		{`.message.sent`, `.message.sent`, false}, // the dot is Echo's, not part of the name
+		{`.message.*`, `message.sent`, true},      // the rest is still a glob
+		{`.App\Events\*`, `App\Events\MessageSent`, true},
+		{`.*Sent`, `App\Events\MessageSent`, true},
+		// without the dot: full or short, as before
+		{`message.sent`, `message.sent`, true},
+		{`MessageSent`, `App\Events\MessageSent`, true},
+		{`App\Events\MessageSent`, `App\Events\MessageSent`, true},
+		{`*.sent`, `message.sent`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern+"~"+tt.event, func(t *testing.T) {
+			t.Parallel()
+			f, err := Compile([]string{tt.pattern}, nil)
+			require.NoError(t, err)
+			r := &record.Record{TS: ts, Type: record.TypeEvent, Channel: "c", Event: tt.event}
+			assert.Equal(t, tt.want, f.Match(r), "Match")
+			assert.Equal(t, tt.want, f.MatchJSON(r.AppendJSON(nil)), "MatchJSON")
+		})
+	}
+
+	// Other records: the dot form names a type exactly too.
+	f, err := Compile([]string{".member_added"}, nil)
+	require.NoError(t, err)
+	for _, s := range session {
+		want := s.name == "joined"
+		assert.Equal(t, want, f.Match(&s.rec), s.name)
+		assert.Equal(t, want, f.MatchJSON(s.rec.AppendJSON(nil)), s.name)
+	}
+
+	for pattern, msg := range map[string]string{
+		".":      `--event ".": a leading dot names one event exactly, as in Echo; give the name after it, e.g. .App\Events\MessageSent or .message.sent`,
+		".[abc":  `--event ".[abc": unterminated [`,
+		".[z-a]": `--event ".[z-a]": bad range z-a`,
+	} {
+		_, err := Compile([]string{pattern}, nil)
+		var ue *UsageError
+		require.ErrorAs(t, err, &ue, pattern)
+		assert.Contains(t, ue.Msg, msg)
+	}
+}
+
+func TestCounts(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name           string
+		events, wheres []string
+		channels       []string
+		counted        []string // the types that count
+	}{
+		{"no filter: events", nil, nil, nil, []string{record.TypeEvent}},
+		{"channel globs alone: events", nil, nil, []string{"presence-*"}, []string{record.TypeEvent}},
+		{"an event glob: every kept record", []string{"member_*"}, nil, nil, []string{record.TypeEvent, record.TypeMemberAdded, record.TypeMemberRemoved, record.TypeSubscribed}},
+		{"a where: every kept record", nil, []string{"user_id=9"}, nil, []string{record.TypeEvent, record.TypeMemberAdded, record.TypeMemberRemoved, record.TypeSubscribed}},
+	} {
+		f, err := CompileWithChannels(tt.channels, tt.events, tt.wheres)
+		require.NoError(t, err)
+		var got []string
+		for _, typ := range []string{record.TypeEvent, record.TypeMemberAdded, record.TypeMemberRemoved, record.TypeSubscribed} {
+			if f.Counts(typ) {
+				got = append(got, typ)
+			}
+		}
+		assert.Equal(t, tt.counted, got, tt.name)
+	}
+	var nilF *Filter
+	assert.True(t, nilF.Counts(record.TypeEvent))
+	assert.False(t, nilF.Counts(record.TypeMemberAdded))
 }
 
 func TestMatchJSONLineWithoutTypeIsEvent(t *testing.T) {
@@ -342,9 +479,20 @@ func TestMatchJSONLineWithoutTypeIsEvent(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, f.MatchJSON([]byte(`{"event":"App\\Events\\MessageSent","data":{}}`)))
 	assert.False(t, f.MatchJSON([]byte(`{"event":"UserIsTyping","data":{}}`)))
-	assert.True(t, f.MatchJSON([]byte(`{"type":"connected","socket_id":"1.2"}`)))
+	assert.False(t, f.MatchJSON([]byte(`{"type":"connected","socket_id":"1.2"}`)))
 	assert.False(t, f.MatchJSON([]byte(`{"type":"event"}`)))
 	assert.False(t, f.MatchJSON(nil))
+
+	// --where type=event holds for a line without type, as for its record.
+	f, err = Compile(nil, []string{"type=event"})
+	require.NoError(t, err)
+	for _, line := range []string{`{"event":"E"}`, `{"type":"","event":"E"}`, `{"type":"event","event":"E"}`} {
+		r, err := record.Decode([]byte(line))
+		require.NoError(t, err)
+		assert.True(t, f.Match(&r), line)
+		assert.True(t, f.MatchJSON([]byte(line)), line)
+	}
+	assert.False(t, f.MatchJSON([]byte(`{"type":"member_added"}`)))
 }
 
 func TestEmpty(t *testing.T) {
@@ -391,6 +539,21 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 	require.True(t, f.MatchJSON(line))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { f.Match(r) }), "Match")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { f.MatchJSON(line) }), "MatchJSON")
+
+	// Member records go through the same globs and conditions.
+	m := &session[4].rec
+	require.Equal(t, record.TypeMemberAdded, m.Type)
+	mline := m.AppendJSON(nil)
+	require.False(t, f.Match(m))
+	require.False(t, f.MatchJSON(mline))
+	members, err := Compile([]string{"member_*"}, []string{"user_id=9", "data.name~^B"})
+	require.NoError(t, err)
+	require.True(t, members.Match(m))
+	require.True(t, members.MatchJSON(mline))
+	for _, flt := range []*Filter{f, members} {
+		assert.Zero(t, testing.AllocsPerRun(100, func() { flt.Match(m) }), "Match")
+		assert.Zero(t, testing.AllocsPerRun(100, func() { flt.MatchJSON(mline) }), "MatchJSON")
+	}
 }
 
 func BenchmarkMatch(b *testing.B) {
@@ -413,6 +576,15 @@ func BenchmarkMatch(b *testing.B) {
 			if !f.MatchJSON(line) {
 				b.Fatal("no match")
 			}
+		}
+	})
+	// A member record: dropped by the glob since filters apply to every
+	// record (before, it passed without a look).
+	member := []byte(`{"ts":"2026-11-26T09:16:54.123456789Z","type":"member_added","channel":"presence-chat.42","data":{"name":"Alice"},"user_id":"9","socket_id":"48213.9930271"}` + "\n")
+	b.Run("JSONMember", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f.MatchJSON(member)
 		}
 	})
 }
@@ -506,12 +678,21 @@ func TestChannelGlobsWithEventsAndWheres(t *testing.T) {
 	assert.False(t, f.MatchJSON(line("event", "public", `App\Events\MessageSent`, `{"message":{"user_id":8}}`)), "channel")
 	assert.False(t, f.MatchJSON(line("event", "private-chat.1", `App\Events\UserIsTyping`, `{"message":{"user_id":8}}`)), "event")
 	assert.False(t, f.MatchJSON(line("event", "private-chat.1", `App\Events\MessageSent`, `{"message":{"user_id":9}}`)), "where")
-	assert.True(t, f.MatchJSON(line("member_added", "private-x", "", `{"name":"a"}`)), "events and wheres skip members")
-	assert.False(t, f.MatchJSON(line("member_added", "presence-x", "", `{"name":"a"}`)), "channels do not")
+	assert.False(t, f.MatchJSON(line("member_added", "private-x", "", `{"name":"a"}`)), "events and wheres apply to members")
+	assert.False(t, f.MatchJSON(line("member_added", "presence-x", "", `{"name":"a"}`)), "and so do channels")
 	// Escaped channel names in the raw line are read like gjson reads them.
 	assert.True(t, f.MatchJSON([]byte(`{"channel":"private\u002dchat","event":"MessageSent","data":{"message":{"user_id":8}}}`)))
 	// Only the top-level channel counts.
 	assert.False(t, f.MatchJSON([]byte(`{"data":{"channel":"private-a","message":{"user_id":8}},"channel":"x","event":"MessageSent"}`)))
+
+	members, err := CompileWithChannels([]string{"presence-*"}, []string{"member_*"}, []string{"user_id=9"})
+	require.NoError(t, err)
+	joined := record.Record{TS: ts, Type: record.TypeMemberAdded, Channel: "presence-x", Data: []byte(`{"name":"a"}`), UserID: "9"}
+	assert.True(t, members.MatchJSON(joined.AppendJSON(nil)))
+	assert.True(t, members.Match(&joined))
+	joined.Channel = "private-x"
+	assert.False(t, members.MatchJSON(joined.AppendJSON(nil)), "channel")
+	assert.False(t, members.Match(&joined), "channel")
 }
 
 func TestChannelGlobErrors(t *testing.T) {

@@ -17,9 +17,11 @@ import (
 // line of each argument) and runs what compiles on an arbitrary record line:
 // a malformed flag is a *UsageError, never a panic; matching never panics; a
 // glob matches exactly what a plain backtracking matcher over its tokens
-// does; and without --where a line selects the same way raw (MatchJSON, as
+// does; without --where a line selects the same way raw (MatchJSON, as
 // replay --json runs) and decoded (Match, as listen and replay --pretty
-// run). Run it with scripts/fuzz, or with
+// run), whatever its type; and the record written again as listen writes it
+// (record.AppendJSON) selects the same way raw and decoded with --where too,
+// member and lifecycle records included. Run it with scripts/fuzz, or with
 //
 //	go test ./internal/filter -run '^$' -fuzz '^FuzzCompile$' -fuzztime 30s
 func FuzzCompile(f *testing.F) {
@@ -27,7 +29,11 @@ func FuzzCompile(f *testing.F) {
 	lines := []string{
 		event,
 		`{"type":"member_added","channel":"presence-chat.42","user_id":9,"data":{"name":"Bob"}}`,
+		`{"ts":"2026-11-26T09:16:55Z","type":"member_removed","channel":"presence-chat.42","user_id":"9","socket_id":"1.2"}`,
+		`{"type":"subscribed","channel":"presence-chat.42","event":"pusher_internal:subscription_succeeded","data":{"presence":{"count":2}}}`,
+		`{"type":"protocol","event":"pusher:pong","socket_id":"1.2"}`,
 		`{"type":"connected","socket_id":"1.2"}`,
+		`{"type":"event","channel":"private-chat.42","event":"message.sent","data":{"message":{"user_id":8}}}`,
 		`{"event":"client-typing","channel":"presence-chat.42","data":{"typing":true},"user_id":"8"}`,
 		`{"event":"e","data":"not json {"}`,
 		`{"event":"a","event":"b"}`,
@@ -50,6 +56,11 @@ func FuzzCompile(f *testing.F) {
 		{`App\Events\*`, "data.message.id>=7\nuser_id!=9", ""},
 		{"*Sent\nclient-*", `data.message.content~"^h"`, "presence-*\n*"},
 		{"[MU]*", "ts>=2026-11-26T09:00:00Z", "private-chat.[0-9]*"},
+		{"member_*", "user_id=9\ndata.name=Bob", "presence-*"},
+		{".App\\Events\\MessageSent\n.message.sent", "type=event", ""},
+		{"subscribed\npusher:*", "data.presence.count>1", ""},
+		{"", "type=member_removed", ""},
+		{"", "data.message.user_id=8", ""},
 		{"[!a-z]*?", `data.message.created_at<"2027-01-01T00:00:00Z"`, "[^x]"},
 		{"", "data.items.#(id>3).name", ""},
 		{"", "data.n=18446744074\ndata.f>1e29\ndata.id=99999999999999999999", ""},
@@ -109,6 +120,16 @@ func FuzzCompile(f *testing.F) {
 		decoded := flt.Match(&r)
 		if derr == nil && len(whs) == 0 && !duplicateKeys(line) && decoded != raw {
 			t.Fatalf("--json and --pretty disagree: MatchJSON = %v, Match of the decoded record = %v\nline: %.300q", raw, decoded, line)
+		}
+		if derr == nil {
+			// The record as listen writes it (and -o records it): a later
+			// replay --json of that line selects what listen selected.
+			canon := r.AppendJSON(nil)
+			if rc, err := record.Decode(canon); err == nil {
+				if raw, decoded := flt.MatchJSON(canon), flt.Match(&rc); raw != decoded {
+					t.Fatalf("a written record selects differently raw and decoded: MatchJSON = %v, Match = %v\nline: %.300q", raw, decoded, canon)
+				}
+			}
 		}
 
 		name := string(line)

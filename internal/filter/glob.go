@@ -21,6 +21,7 @@ import (
 type glob struct {
 	src     string
 	literal bool // no metacharacters: compare with ==
+	exact   bool // an --event pattern written with Echo's leading dot: full names only
 	toks    []token
 }
 
@@ -56,6 +57,25 @@ var (
 )
 
 func compileGlob(pattern string) (glob, error) { return compileGlobFor(eventFlag, pattern) }
+
+// compileEventGlob compiles an --event pattern. A leading dot is Echo's:
+// `.listen('.App\\Events\\MessageSent')` and `.listen('.message.sent')` name
+// one event exactly, without the namespace Echo otherwise puts before a
+// name. The glob is then the rest of the pattern, tried against an event's
+// full name only (see Filter.matchName).
+func compileEventGlob(pattern string) (glob, error) {
+	if pattern == "." {
+		return glob{}, usagef(`--event ".": a leading dot names one event exactly, as in Echo; give the name after it, e.g. .App\Events\MessageSent or .message.sent`)
+	}
+	g, err := compileGlob(pattern) // errors quote the pattern as given
+	if err != nil || pattern[0] != '.' {
+		return g, err
+	}
+	// The dot is a literal, so the rest compiles whenever the whole did.
+	g, err = compileGlob(pattern[1:])
+	g.exact = true
+	return g, err
+}
 
 func compileGlobFor(fl globFlag, pattern string) (glob, error) {
 	if pattern == "" {
