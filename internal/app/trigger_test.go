@@ -184,8 +184,8 @@ func TestTriggerExitCodes(t *testing.T) {
 			stderr: []string{"no app secret given", "hint: pass --app-secret SECRET or set TMSWS_APP_SECRET"}},
 		{name: "client event without client- prefix", args: []string{"trigger", "--client", "-c", "private-chat.42", "-e", "typing", "-d", "{}"}, code: ExitUsage,
 			stderr: []string{`client event "typing" does not start with client-`}},
-		{name: "client event on a public channel", args: []string{"trigger", "--client", "-c", "chat", "-e", "client-typing", "-d", "{}"}, code: ExitUsage,
-			stderr: []string{"client events need a private- or presence- channel"}},
+		{name: "client event on an encrypted channel", args: []string{"trigger", "--client", "-c", "private-encrypted-chat", "-e", "client-typing", "-d", "{}"}, code: ExitUsage,
+			stderr: []string{"client events cannot be sent on the encrypted channel private-encrypted-chat"}},
 		{name: "client event on two channels", args: []string{"trigger", "--client", "-c", "private-a", "-c", "private-b", "-e", "client-typing", "-d", "{}"}, code: ExitUsage,
 			stderr: []string{"--client sends on one channel"}},
 		{name: "wrong secret", env: map[string]string{"TMSWS_APP_SECRET": "not-the-secret"}, args: []string{"trigger", "-c", "chat", "-e", "x", "-d", "{}"}, code: ExitAuth,
@@ -200,7 +200,7 @@ func TestTriggerExitCodes(t *testing.T) {
 		{name: "dead server", addr: deadAddr, args: []string{"trigger", "-c", "chat", "-e", "x", "-d", "{}"}, code: ExitConnection,
 			stderr: []string{"cannot reach http://" + deadAddr + "/apps/app-id/events", "hint: the server cannot be reached"}},
 		{name: "dead server with --client", addr: deadAddr, args: []string{"trigger", "--client", "-c", "private-chat.42", "-e", "client-typing", "-d", "{}"}, code: ExitConnection,
-			stderr: []string{"gave up after 1 reconnect attempts"}},
+			stderr: []string{"connection refused"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,9 +64,13 @@ func runAPI(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error {
 	}
 	raw := bytes.TrimSuffix(body.Bytes(), []byte("\n"))
 
+	// Reverb serves the HTTP API under its REVERB_SERVER_PATH too, and
+	// checks the signature on the path without it (Controller.php
+	// verifySignature): the request goes to {ws-path}/apps/…, signed as
+	// /apps/….
 	path := "/apps/" + s.AppID + "/events"
 	q := auth.SignAPIQuery(http.MethodPost, path, nil, raw, s.Key, s.AppSecret, now())
-	endpoint := APIBase(s) + path
+	endpoint := APIBase(s) + s.WSPath + path
 	op := "trigger " + opts.Event
 	res := result{Via: "http-api", Event: opts.Event, Channels: opts.Channels, Bytes: len(opts.Data)}
 
@@ -190,7 +194,7 @@ func apiError(op, endpoint string, status int, msg, location string) *auth.Error
 		}
 	case status == http.StatusNotFound:
 		e.Kind = auth.Status
-		e.Hint = "unknown app id, or no HTTP API at this address: check --app-id (REVERB_APP_ID or PUSHER_APP_ID; Soketi's default is app-id) and --host/--port"
+		e.Hint = "unknown app id, or no HTTP API at this address: check --app-id (REVERB_APP_ID or PUSHER_APP_ID; Soketi's default is app-id), --host/--port, and --ws-path when Reverb runs under a REVERB_SERVER_PATH"
 	case status == http.StatusRequestEntityTooLarge:
 		e.Kind = auth.Status
 		e.Hint = "the payload is too large for the server: Pusher accepts 10 KB of data, Reverb 10,000 bytes for the whole request (REVERB_MAX_REQUEST_SIZE), Soketi 100 KB; send less, e.g. an id the clients fetch the rest with"

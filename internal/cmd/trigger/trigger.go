@@ -1,6 +1,6 @@
 // Package trigger implements `tmsws trigger`: publish an event through the
 // server's signed HTTP API, or with --client send a client- event over a
-// subscribed private or presence channel.
+// subscribed channel.
 package trigger
 
 import (
@@ -17,10 +17,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/amusoft/tmsws/internal/bytesize"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/jsonsafe"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // Limits checked before anything is sent (pusher-protocol.md §11).
@@ -31,6 +33,10 @@ const (
 	DataWarnBytes = 10240
 	maxChannels   = 100
 	maxEventName  = 200
+	// DefaultMaxMessageSize is Reverb's max_message_size: the largest
+	// WebSocket message it accepts (REVERB_APP_MAX_MESSAGE_SIZE); above it
+	// it closes the connection with 1009.
+	DefaultMaxMessageSize = 10000
 )
 
 // Options are the parsed flags of `tmsws trigger`.
@@ -55,8 +61,11 @@ type Options struct {
 	// Timeout bounds connecting, authorizing and subscribing with --client.
 	Timeout time.Duration
 	// Wait is how long --client watches for the server refusing the event
-	// after it was written.
+	// (a pusher:error, or closing the connection) after it was written.
 	Wait time.Duration
+	// MaxMessageSize is the largest client event frame --client sends, in
+	// bytes (--max-message-size); 0 means no check.
+	MaxMessageSize int64
 
 	// Now is the clock of auth_timestamp; nil means time.Now.
 	Now func() time.Time
@@ -65,28 +74,38 @@ type Options struct {
 // NewCmdTrigger builds `tmsws trigger`. runF replaces the behaviour in flag
 // tests.
 func NewCmdTrigger(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Version: f.Version}
+	opts := &Options{IO: f.IO, Version: f.Version, MaxMessageSize: DefaultMaxMessageSize}
 	cmd := &cobra.Command{
 		Use:   "trigger -c CHANNEL -e EVENT -d DATA",
 		Short: "Publish an event through the server's HTTP API, or a client event over the WebSocket",
 		Long: `Publish an event the way a Laravel app does: through the server's signed HTTP API
-(POST /apps/{app-id}/events), on the host and port of the connection settings,
-or api-NAME.pusher.com with --cluster. It needs the app id (--app-id or
-TMSWS_APP_ID) and the app secret (--app-secret or TMSWS_APP_SECRET).
+(POST {ws-path}/apps/{app-id}/events), on the host and port of the connection
+settings, or api-NAME.pusher.com with --cluster. It needs the app id (--app-id
+or TMSWS_APP_ID) and the app secret (--app-secret or TMSWS_APP_SECRET). Under
+--ws-path (Reverb's REVERB_SERVER_PATH) the request goes to that prefix and is
+signed without it, as Reverb checks it.
 
 The data (-d) is a JSON document, @FILE to read it from a file, or - to read it
 from stdin. It is checked before anything is sent and published as a string, as
 Laravel does. Over 10 KB it is still sent, with a warning: Pusher and Reverb
 refuse such events (Soketi accepts up to 100 KB).
 
-With --client, tmsws connects instead, subscribes the private or presence
-channel (authorized like listen: the stored token, or --app-secret), sends a
-client- event on it (a typing indicator, say), makes sure the server did not
-refuse it, and exits. The server must allow client events.`,
+With --client, tmsws connects instead, subscribes the channel (private and
+presence ones authorized like listen: the stored token, or --app-secret), sends
+a client- event on it (a typing indicator, say, as Echo's whisper does), makes
+sure the server did not refuse it, and exits. The server must allow client
+events. The data must be a JSON object, as Reverb requires (a string gets 4200
+"Invalid message format"), and the whole message at most --max-message-size bytes (Reverb's
+max_message_size, 10,000 by default: above it Reverb closes the connection with
+1009 and the event is lost); both are checked before connecting. A pusher:error
+or a closed connection within --wait of the send is a failure. Public channels
+are allowed, with a warning: Reverb and Soketi relay client events on them,
+Pusher Channels refuses them (4301).`,
 		Example: `  tmsws trigger --app-id 123456 -c private-chat.42 -e 'App\Events\MessageSent' -d '{"message":{"content":"hi"}}'
   tmsws trigger -c chat -e Announcement -d @announcement.json
   jq -c .data event.json | tmsws trigger -c private-chat.42 -e MessageSent -d -
-  tmsws trigger --client -c presence-chat.42 -e client-typing -d '{"typing":true}'`,
+  tmsws trigger --client -c presence-chat.42 -e client-typing -d '{"typing":true}'
+  tmsws trigger --ws-path /ws --app-id 123456 -c chat -e Announcement -d '{}'   # Reverb under REVERB_SERVER_PATH=/ws`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]),
@@ -124,9 +143,10 @@ refuse it, and exits. The server must allow client events.`,
 	fl.StringVar(&opts.SocketID, "socket-id", "", "leave out the connection with this socket id, as Laravel's toOthers() does")
 	fl.String(config.FlagAppID, "", "the app id of the HTTP API's /apps/{id} (env "+config.EnvAppID+")")
 	fl.BoolVar(&opts.JSON, "json", false, "also print the result as a JSON object on stdout")
-	fl.BoolVar(&opts.Client, "client", false, "send a client- event over the WebSocket on a private or presence channel instead")
+	fl.BoolVar(&opts.Client, "client", false, "send a client- event over the WebSocket instead (on a private or presence channel; public ones only on Reverb and Soketi)")
 	fl.DurationVar(&opts.Timeout, "timeout", 10*time.Second, "with --client: limit for connecting and subscribing")
-	fl.DurationVar(&opts.Wait, "wait", time.Second, "with --client: how long to watch for the server refusing the event")
+	fl.DurationVar(&opts.Wait, "wait", time.Second, "with --client: how long to watch for the server refusing the event or closing the connection")
+	fl.Var(bytesize.Value{N: &opts.MaxMessageSize}, "max-message-size", "with --client: the largest message sent, in `bytes` (Reverb's max_message_size, REVERB_APP_MAX_MESSAGE_SIZE); 0: no check")
 	return cmd
 }
 
@@ -173,13 +193,9 @@ func (o *Options) validateClient() error {
 		return &cmdutil.UsageError{Msg: fmt.Sprintf("client event %q does not start with client-", o.Event),
 			Hint: "client events are named client-NAME, e.g. -e client-typing (Laravel Echo's whisper('typing') sends client-typing)"}
 	}
-	switch {
-	case strings.HasPrefix(ch, "private-encrypted-"):
-		return &cmdutil.UsageError{Msg: fmt.Sprintf("client events cannot be sent on the encrypted channel %s", ch),
-			Hint: "Pusher does not support client events on private-encrypted- channels; use a private- or presence- channel"}
-	case !strings.HasPrefix(ch, "private-") && !strings.HasPrefix(ch, "presence-"):
-		return &cmdutil.UsageError{Msg: fmt.Sprintf("client events need a private- or presence- channel, not %s", ch),
-			Hint: "Pusher only relays client events on authorized channels: use private-" + ch + " or presence-" + ch}
+	if strings.HasPrefix(ch, "private-encrypted-") {
+		return &cmdutil.UsageError{Msg: fmt.Sprintf("client events cannot be sent on the encrypted channel %s", termsafe.Clip(ch, 64)),
+			Hint: "Pusher does not support client events on private-encrypted- channels (pusher-js refuses them too); use a private- or presence- channel"}
 	}
 	if o.SocketID != "" {
 		return &cmdutil.UsageError{Msg: "--socket-id does not go with --client", Hint: "the server never sends a client event back to its sender"}
@@ -301,11 +317,23 @@ func Run(ctx context.Context, opts *Options) error {
 	if s.Insecure {
 		log.Warn("trigger", "--insecure: TLS certificates are not verified")
 	}
-	if n := len(opts.Data); n > DataWarnBytes {
+	var frame []byte
+	if opts.Client {
+		f, err := clientFrame(opts)
+		if err != nil {
+			return err
+		}
+		frame = f
+	}
+	for _, w := range cmdutil.ChannelWarnings(opts.Channels) {
+		log.Warn("channel", w)
+	}
+	// With --client the frame check says more, unless it is off.
+	if n := len(opts.Data); n > DataWarnBytes && (!opts.Client || opts.MaxMessageSize == 0) {
 		log.Warn("trigger", fmt.Sprintf("the data is %d bytes, over the 10 KB (%d bytes) that Pusher and Reverb accept: they will likely refuse it (Soketi takes up to 100 KB); sending it anyway", n, DataWarnBytes))
 	}
 	if opts.Client {
-		return runClient(ctx, opts, log)
+		return runClient(ctx, opts, frame, log)
 	}
 	return runAPI(ctx, opts, log)
 }

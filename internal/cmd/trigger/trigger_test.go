@@ -136,3 +136,66 @@ func TestRequestMatchesTheHTTPAPIExample(t *testing.T) {
 	assert.JSONEq(t, `{"ok":true,"via":"http-api","event":"foo","channels":["project-3"],"bytes":15,"ms":0,"status":200}`,
 		regexp.MustCompile(`"ms":[0-9.]+`).ReplaceAllString(stdout.String(), `"ms":0`))
 }
+
+// Under --ws-path the request goes to the prefix and is signed without it,
+// as Reverb's Controller::verifySignature checks it: the signature is the
+// worked example's, byte for byte.
+func TestRequestUnderWSPathIsSignedWithoutIt(t *testing.T) {
+	t.Parallel()
+	var got *http.Request
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(ts.Close)
+	u, err := url.Parse(ts.URL)
+	require.NoError(t, err)
+	port, _ := strconv.Atoi(u.Port())
+	ios, _, _, stderr := iostreams.Test()
+	opts := &Options{
+		IO: ios, Version: "test",
+		Settings: &config.Settings{Scheme: "http", Host: u.Hostname(), Port: port, Key: "278d425bdf160c739803", WSPath: "/reverb/ws",
+			AppSecret: "7ad3773142a6692b25b8", AppID: "3", HTTPTimeout: 5 * time.Second, Color: "never"},
+		Channels: []string{"project-3"}, Event: "foo", Data: []byte(`{"some":"data"}`),
+		Now: func() time.Time { return time.Unix(1353088179, 0) },
+	}
+	require.NoError(t, Run(context.Background(), opts), stderr.String())
+	require.NotNil(t, got)
+	assert.Equal(t, "/reverb/ws/apps/3/events", got.URL.Path)
+	assert.Equal(t, "da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c", got.URL.Query().Get("auth_signature"))
+}
+
+// A name Reverb takes and Pusher refuses is published, with a warning.
+func TestChannelNamesPusherRefusesAreWarnedAbout(t *testing.T) {
+	t.Parallel()
+	var body []byte
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ = io.ReadAll(r.Body)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(ts.Close)
+	u, err := url.Parse(ts.URL)
+	require.NoError(t, err)
+	port, _ := strconv.Atoi(u.Port())
+	ios, _, _, stderr := iostreams.Test()
+	opts := &Options{
+		IO: ios, Version: "test",
+		Settings: &config.Settings{Scheme: "http", Host: u.Hostname(), Port: port, Key: "k",
+			AppSecret: "s", AppID: "1", HTTPTimeout: 5 * time.Second, Color: "never"},
+		Channels: []string{"chat:42", "private-chat.42", "news/\x1b[31mred"}, Event: "x", Data: []byte(`{}`),
+	}
+	require.NoError(t, Run(context.Background(), opts))
+	assert.Contains(t, string(body), `"channels":["chat:42","private-chat.42","news/\u001b[31mred"]`)
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	var warned []string
+	for _, l := range lines {
+		if strings.Contains(l, "Pusher's set") {
+			warned = append(warned, l)
+		}
+	}
+	require.Len(t, warned, 2, stderr.String())
+	assert.Contains(t, warned[0], `channel "chat:42" has characters outside Pusher's set`)
+	assert.Contains(t, warned[1], `channel "news/\x1b[31mred"`, "the name is escaped")
+	assert.NotContains(t, stderr.String(), "\x1b", "no raw escape reaches the terminal")
+}
