@@ -37,6 +37,10 @@ type Conn struct {
 	overflow atomic.Bool // the queue overflowed and the connection was dropped
 	doneOnce sync.Once
 
+	ka          *keepalive   // server pings (ping.go); nil when off
+	lastSeen    atomic.Int64 // when the client last sent anything, since srv.epoch
+	usesControl atomic.Bool  // the client has sent a WebSocket control frame
+
 	channels  map[string]struct{}  // guarded by srv.mu
 	playbacks map[string]*playback // by channel, guarded by srv.mu
 }
@@ -191,11 +195,14 @@ func (c *Conn) readLoop() {
 	defer c.finish()
 	c.ws.SetPingHandler(c.onPing)
 	c.ws.SetPongHandler(func(appData string) error {
+		c.usesControl.Store(true)
+		c.touch()
 		c.srv.record(c, websocket.PongMessage, []byte(appData))
 		return nil
 	})
 	for {
 		msgType, data, err := c.ws.ReadMessage()
+		c.touch()
 		if err != nil {
 			c.srv.logf("connection %d (socket %s) ended: %v", c.num, c.socketID, err)
 			if errors.Is(err, websocket.ErrReadLimit) {
@@ -230,6 +237,8 @@ func (c *Conn) linger() {
 
 // onPing answers a WebSocket ping frame with a pong unless silent.
 func (c *Conn) onPing(appData string) error {
+	c.usesControl.Store(true)
+	c.touch()
 	if !c.silent.Load() {
 		err := c.ws.WriteControl(websocket.PongMessage, []byte(appData), time.Now().Add(writeWait))
 		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
@@ -243,6 +252,7 @@ func (c *Conn) onPing(appData string) error {
 // finish ends the connection: it leaves every channel, stops the writer
 // and closes the socket.
 func (c *Conn) finish() {
+	c.stopKeepalive()
 	c.srv.unregister(c)
 	c.doneOnce.Do(func() { close(c.done) })
 	c.q.close()
@@ -294,20 +304,101 @@ func (c *Conn) handle(data []byte) {
 		c.sendError("", CodeInvalidMessage, "Invalid message format")
 		return
 	}
+	reverb := c.srv.cfg.Like == LikeReverb
 	switch name := event.Str; {
 	case name == "pusher:ping":
-		c.send(websocket.TextMessage, frame("pusher:pong", "", jsonString("{}"), ""))
+		if reverb {
+			c.send(websocket.TextMessage, reverbPong)
+		} else {
+			c.send(websocket.TextMessage, pusherPong)
+		}
 	case name == "pusher:pong":
 		// Proof of life only.
 	case name == "pusher:subscribe":
 		c.subscribe(payload(msg.Get("data")))
 	case name == "pusher:unsubscribe":
 		c.unsubscribe(payload(msg.Get("data")))
+	case reverb:
+		c.reverbEvent(name, msg)
 	case strings.HasPrefix(name, "client-"):
 		c.clientEvent(name, msg)
 	default:
 		// Other events, pusher:signin included, are ignored as Soketi
 		// does with user authentication off.
+	}
+}
+
+// The pong frames: Pusher's (as this server always sent it) and Reverb's,
+// which has no data.
+var (
+	pusherPong = frame("pusher:pong", "", jsonString("{}"), "")
+	reverbPong = []byte(`{"event":"pusher:pong"}`)
+)
+
+// reverbEvent handles, as Reverb's Server::message and ClientEvent::handle
+// do, a frame that is not one of the four pusher: events above: any other
+// pusher: event (pusher:signin included) is 4200 "Invalid message format";
+// any other event must have a string channel and object, array or null
+// data (a JSON string holding one is decoded), else 4200, and is ignored
+// unless it is a client- event.
+func (c *Conn) reverbEvent(name string, msg gjson.Result) {
+	if strings.HasPrefix(name, "pusher:") {
+		c.sendError("", CodeInvalidMessage, "Invalid message format")
+		return
+	}
+	channel := msg.Get("channel")
+	data, ok := reverbData(msg.Get("data"))
+	if channel.Type != gjson.String || !ok {
+		c.sendError("", CodeInvalidMessage, "Invalid message format")
+		return
+	}
+	if strings.HasPrefix(name, "client-") {
+		c.whisper(name, channel.Str, data)
+	}
+}
+
+// reverbData is a client event's data as Reverb relays it: an object or an
+// array, also from a JSON string holding one, or null when absent or null;
+// ok is false for anything else (Reverb's rule 'data' => nullable|array).
+func reverbData(d gjson.Result) (raw []byte, ok bool) {
+	if d.Type == gjson.String && jsonsafe.ValidString(d.Str) == nil {
+		d = gjson.Parse(d.Str)
+	}
+	switch {
+	case !d.Exists() || d.Type == gjson.Null:
+		return []byte("null"), true
+	case d.IsObject() || d.IsArray():
+		return jsonsafe.FixUTF8([]byte(d.Raw)), true
+	}
+	return nil, false
+}
+
+// whisper relays a client event the way Reverb does with its default
+// accept_client_events_from=members: on any channel the sender is
+// subscribed to, public ones included, with the sender's user_id on
+// presence channels; a sender that is not subscribed gets a channel-less
+// 4009. On a cache channel the relayed event becomes the last event, as
+// Reverb's CacheChannel keeps everything it broadcasts.
+func (c *Conn) whisper(event, channel string, data []byte) {
+	s := c.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channels[channel]
+	var m member
+	subscribed := false
+	if ch != nil {
+		m, subscribed = ch.subs[c]
+	}
+	if !subscribed {
+		c.sendError("", CodeUnauthorized, "The client is not a member of the specified channel.")
+		return
+	}
+	out := frame(event, channel, data, m.userID)
+	s.keepLastLocked(channel, ch, out)
+	for other := range ch.subs {
+		if other != c {
+			other.send(websocket.TextMessage, out)
+		}
 	}
 }
 
@@ -350,25 +441,39 @@ func (c *Conn) subscribe(d gjson.Result) {
 	fault := s.subscribeFault
 	s.mu.Unlock()
 
+	reverb := s.cfg.Like == LikeReverb
 	switch {
-	case !isValidChannel(channel):
-		c.sendError("", 0, "Invalid channel name '"+clip(channel)+"'")
+	case !s.validName(channel):
+		if reverb {
+			c.sendError("", CodeInvalidMessage, "Invalid message format")
+		} else {
+			c.sendError("", 0, "Invalid channel name '"+clip(channel)+"'")
+		}
 		return
-	case existing:
+	case existing && !reverb:
 		c.sendError("", 0, "Existing subscription to channel "+channel)
 		return
 	}
 	if fault != nil {
 		if r := fault(c.num, channel); r != nil {
-			s.logf("connection %d: subscription to %s refused by fault", c.num, channel)
+			s.logf("connection %d: subscription to %s refused by fault", c.num, clip(channel))
 			c.send(websocket.TextMessage, r.frame(s.cfg.ErrorStyle, c.socketID, channel, d.Get("auth").String()))
 			return
 		}
 	}
-	m, problem := c.authorize(channel, d)
+	var (
+		m       member
+		code    int
+		problem string
+	)
+	if reverb {
+		m, code, problem = c.authorizeReverb(channel, d)
+	} else {
+		m, problem = c.authorize(channel, d)
+	}
 	if problem != "" {
-		s.logf("connection %d: subscription to %s refused: %s", c.num, channel, problem)
-		c.sendError("", 0, problem)
+		s.logf("connection %d: subscription to %s refused: %s", c.num, clip(channel), problem)
+		c.sendError("", code, problem)
 		return
 	}
 
@@ -376,20 +481,62 @@ func (c *Conn) subscribe(d gjson.Result) {
 	defer s.mu.Unlock()
 	// Logged before subscription_succeeded is queued, so a client that has
 	// read it finds the line written.
-	s.logf("connection %d (socket %s) subscribed to %s", c.num, c.socketID, channel)
+	if _, again := c.channels[channel]; again {
+		s.logf("connection %d (socket %s) subscribed to %s again", c.num, c.socketID, clip(channel))
+		s.resubscribeLocked(c, channel)
+		return
+	}
+	s.logf("connection %d (socket %s) subscribed to %s", c.num, c.socketID, clip(channel))
 	s.joinLocked(c, channel, m)
+}
+
+// authorizeReverb checks a subscription the way Reverb does: channel_data,
+// when given, must be a JSON string (else 4200); on a private or presence
+// channel the part of auth after the first ":" must be the signature (the
+// key before it is not looked at), else 4009 "Connection is unauthorized";
+// a presence member needs a user_id (Reverb would let it in without one
+// and report no members; this server answers 4200 instead).
+func (c *Conn) authorizeReverb(channel string, d gjson.Result) (member, int, string) {
+	const (
+		invalid      = "Invalid message format"
+		unauthorized = "Connection is unauthorized"
+	)
+	cd, given := d.Get("channel_data"), d.Get("auth")
+	switch {
+	case cd.Exists() && cd.Type != gjson.Null && (cd.Type != gjson.String || jsonsafe.ValidString(cd.Str) != nil):
+		return member{}, CodeInvalidMessage, invalid
+	case given.Exists() && given.Type != gjson.Null && given.Type != gjson.String:
+		return member{}, CodeInvalidMessage, invalid
+	}
+	k := c.srv.kindOf(channel)
+	if !k.auth {
+		return member{}, 0, ""
+	}
+	_, sig, _ := strings.Cut(given.Str, ":")
+	if !hmac.Equal([]byte(sig), []byte(auth.Sign(c.srv.cfg.AppSecret, stringToSign(c.socketID, channel, cd.Str)))) {
+		return member{}, CodeUnauthorized, unauthorized
+	}
+	if !k.presence {
+		return member{}, 0, ""
+	}
+	m, problem := presenceMember(cd.Str)
+	if problem != "" {
+		return member{}, CodeInvalidMessage, invalid
+	}
+	return m, 0, ""
 }
 
 // authorize checks the auth of a private or presence subscription and
 // returns the member it identifies, or the message of Pusher's code-null
 // pusher:error.
 func (c *Conn) authorize(channel string, d gjson.Result) (member, string) {
-	if !needsAuth(channel) {
+	k := c.srv.kindOf(channel)
+	if !k.auth {
 		return member{}, ""
 	}
 	cfg := c.srv.cfg
 	channelData := ""
-	if isPresence(channel) {
+	if k.presence {
 		cd := d.Get("channel_data")
 		if cd.Type != gjson.String {
 			return member{}, "Invalid presence subscription: channel_data must be a JSON string with a user_id"
@@ -408,7 +555,7 @@ func (c *Conn) authorize(channel string, d gjson.Result) (member, string) {
 	if !hmac.Equal([]byte(sig), []byte(auth.Sign(cfg.AppSecret, signed))) {
 		return member{}, "Invalid signature: Expected HMAC SHA256 hex digest of " + termsafe.Clip(signed, maxSigned) + ", but got " + termsafe.Clip(sig, maxSigned)
 	}
-	if !isPresence(channel) {
+	if !k.presence {
 		return member{}, ""
 	}
 	return presenceMember(channelData)
@@ -450,12 +597,13 @@ func (c *Conn) unsubscribe(d gjson.Result) {
 	defer s.mu.Unlock()
 	if _, ok := c.channels[channel.Str]; ok {
 		s.leaveLocked(c, channel.Str)
-		s.logf("connection %d (socket %s) unsubscribed from %s", c.num, c.socketID, channel.Str)
+		s.logf("connection %d (socket %s) unsubscribed from %s", c.num, c.socketID, clip(channel.Str))
 	}
 }
 
-// clientEvent relays a client-* event to the channel's other subscribers:
-// only on private and presence channels the sender is subscribed to, with
+// clientEvent relays a client-* event, as Pusher does (LikePusher), to the
+// channel's other subscribers: only on private and presence channels the
+// sender is subscribed to, with
 // the sender's user_id on presence channels. Its data goes out as sent,
 // except for invalid UTF-8, which becomes \ufffd (a browser fails the
 // connection on an invalid text frame). Refusals are Soketi-style
@@ -466,7 +614,7 @@ func (c *Conn) clientEvent(event string, msg gjson.Result) {
 	if !isValidChannel(channel) {
 		errChannel = "" // not echoed: it may be anything, of any length
 	}
-	if !needsAuth(channel) {
+	if !c.srv.kindOf(channel).auth {
 		c.sendError(errChannel, CodeClientEventRefused, "Client event rejected - only supported on private and presence channels")
 		return
 	}

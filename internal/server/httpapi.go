@@ -280,7 +280,7 @@ func (s *Server) checkEvent(raw rawEvent, where string) (apiEvent, *apiError) {
 		return ev, apiErrorf(http.StatusBadRequest, "Too many channels%s: %d, the limit is %d", where, len(ev.channels), maxEventChannels)
 	}
 	for _, ch := range ev.channels {
-		if len(ch) > maxChannelLen || !validChannel.MatchString(ch) {
+		if !s.validName(ch) {
 			return ev, apiErrorf(http.StatusBadRequest, "Invalid channel name %s%s", quoted(ch), where)
 		}
 	}

@@ -38,7 +38,7 @@ type playback struct {
 
 // indexRecording groups the items the server can play by channel, in
 // recording order.
-func indexRecording(rec *Recording) map[string][]Item {
+func (s *Server) indexRecording(rec *Recording) map[string][]Item {
 	if rec == nil {
 		return nil
 	}
@@ -47,7 +47,7 @@ func indexRecording(rec *Recording) map[string][]Item {
 		switch it.Type {
 		case "", record.TypeEvent:
 		case record.TypeMemberAdded, record.TypeMemberRemoved:
-			if !isPresence(it.Channel) || it.UserID == "" {
+			if !s.kindOf(it.Channel).presence || it.UserID == "" {
 				continue
 			}
 		default:
@@ -110,6 +110,7 @@ func (s *Server) play(pb *playback) {
 		k := sharedSecret(s.cfg.EncryptionMasterKey, pb.channel)
 		key = &k
 	}
+	cache := s.kindOf(pb.channel).cache
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	wait := func(until time.Time) bool {
@@ -134,7 +135,11 @@ func (s *Server) play(pb *playback) {
 			if !wait(start.Add(s.scale(it.Offset - first))) {
 				return
 			}
-			if !pb.conn.sendPlayback(pb, playFrame(pb.channel, it, key)) {
+			msg := playFrame(pb.channel, it, key)
+			if cache && (it.Type == "" || it.Type == record.TypeEvent) {
+				s.keepLast(pb.channel, msg)
+			}
+			if !pb.conn.sendPlayback(pb, msg) {
 				return
 			}
 		}
@@ -151,6 +156,13 @@ func (s *Server) play(pb *playback) {
 			return
 		}
 	}
+}
+
+// keepLast records a played event as its cache channel's last event.
+func (s *Server) keepLast(channel string, msg []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keepLastLocked(channel, s.channels[channel], msg)
 }
 
 // scale divides a recorded interval by Speed; at Speed 0 everything is due

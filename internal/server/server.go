@@ -1,15 +1,24 @@
 // Package server is an in-process Pusher protocol 7 server: the WebSocket
 // side of Pusher Channels, Laravel Reverb and Soketi (connect, ping,
-// public/private/presence/encrypted subscriptions, client events), the
-// signed HTTP API (POST /apps/{id}/events and batch_events, see httpapi.go),
-// a Laravel-style POST /broadcasting/auth that signs for anyone
-// (authendpoint.go), and playback of a recording to every subscriber
+// public/private/presence/encrypted/cache subscriptions, client events),
+// the signed HTTP API (POST /apps/{id}/events and batch_events, see
+// httpapi.go), a Laravel-style POST /broadcasting/auth that signs for
+// anyone (authendpoint.go), and playback of a recording to every subscriber
 // (playback.go).
 //
 // It serves the embedded server of replay --serve and demo, and the client's
 // tests, which inject faults real servers cannot be made to produce: refused
 // handshakes, close codes, TCP drops, silence, raw frames and refused
 // subscriptions (see fault.go).
+//
+// Where Pusher Channels and Laravel Reverb differ, Config.Like chooses
+// which one it imitates (like.go has the list): its zero value, LikePusher,
+// is Pusher (object errors, close codes, no server pings), what the
+// client's tests are written against; replay --serve and demo set
+// LikeReverb, as a team's stand-in for its production Reverb (string
+// errors, 4009 for a bad signature, no close codes but 1009, client events
+// on public channels, pings to idle clients). Config.Path mounts the
+// WebSocket and the HTTP API under a prefix, as Reverb's REVERB_SERVER_PATH.
 //
 // Every byte a client sends is taken as an attacker's: messages over
 // Config.MaxMessageSize are closed with 1009 as Reverb does, JSON passes
@@ -87,8 +96,25 @@ type Config struct {
 	// time.Now.
 	Now func() time.Time
 
-	ActivityTimeout int        // seconds, sent in connection_established; default 30
-	ErrorStyle      ErrorStyle // how pusher:error data is encoded; default ErrorObject
+	// Like is the server imitated where Pusher and Reverb differ (see
+	// like.go); the zero value is LikePusher.
+	Like            Like
+	ActivityTimeout int // seconds, sent in connection_established; default 30
+	// ErrorStyle is how pusher:error data is encoded: default ErrorObject,
+	// always ErrorString with LikeReverb.
+	ErrorStyle ErrorStyle
+	// PingInterval is how long a client may stay silent before the server
+	// pings it, and then how long it has to answer before it is dropped
+	// (ping.go). 0 means ActivityTimeout with LikeReverb and no pings with
+	// LikePusher; negative means no pings.
+	PingInterval time.Duration
+	// Path is a prefix the WebSocket (Path/app/{key}) and the HTTP API
+	// (Path/apps/{id}/...) are served under, as Reverb's REVERB_SERVER_PATH
+	// and pusher-js wsPath: "" for none, or an escaped URL path starting
+	// with "/", such as "/ws" (a trailing "/" is dropped). The HTTP API's
+	// signature is computed on the path without it, as Reverb does.
+	// /broadcasting/auth, the Laravel app's route, stays where it is.
+	Path string
 	// MaxMessageSize closes connections that send a larger message with
 	// 1009, as Reverb does (DefaultMaxMessageSize there), from the first
 	// frame on; 0 means no limit.
@@ -147,6 +173,10 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Like == LikeReverb {
+		c.ErrorStyle = ErrorString
+	}
+	c.Path = strings.TrimRight(c.Path, "/")
 	if c.EncryptionMasterKey == nil {
 		c.EncryptionMasterKey = make([]byte, masterKeyLen)
 		_, _ = rand.Read(c.EncryptionMasterKey) // crypto/rand.Read never fails
@@ -167,6 +197,11 @@ func (c *Config) check() error {
 		return errors.New("speed is not a number: use 0 (all at once), 1 (as recorded) or more")
 	case c.MaxMessageSize < 0:
 		return fmt.Errorf("max message size %d is negative: use 0 (no limit) or a number of bytes", c.MaxMessageSize)
+	case c.Like != LikePusher && c.Like != LikeReverb:
+		return fmt.Errorf("unknown server to behave like (%d): use LikePusher or LikeReverb", c.Like)
+	}
+	if err := CheckPath(c.Path); err != nil {
+		return err
 	}
 	for _, o := range c.AllowOrigins {
 		if err := CheckAllowOrigin(o); err != nil {
@@ -181,11 +216,13 @@ func (c *Config) check() error {
 type Server struct {
 	cfg      Config
 	upgrader websocket.Upgrader
-	mux      *http.ServeMux
+	handler  http.Handler
 
 	ln      net.Listener // set by Start
 	httpSrv *http.Server // set by Start
 	wg      sync.WaitGroup
+
+	epoch time.Time // the zero of the connections' activity clock (ping.go)
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every state change
@@ -194,7 +231,8 @@ type Server struct {
 	live     map[*Conn]struct{}
 	byNum    map[int]*Conn // every connection, or only live ones with NoHistory
 	channels map[string]*channel
-	attempts map[string]int // pusher:subscribe frames per channel, unless NoHistory
+	cached   map[string]cachedEvent // LikePusher: cache channels' last events (cache.go)
+	attempts map[string]int         // pusher:subscribe frames per channel, unless NoHistory
 	received []Frame
 	silent   bool
 
@@ -213,6 +251,7 @@ type channel struct {
 	users map[string]int    // presence: user_id → connections subscribed as it
 	order []string          // presence: user ids in join order
 	info  map[string][]byte // presence: user_info of each user's first join
+	last  []byte            // LikeReverb cache channel: the last event sent (cache.go)
 }
 
 // member is one connection's identity on a presence channel.
@@ -232,20 +271,27 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		cfg:      cfg,
+		epoch:    time.Now(),
 		changed:  make(chan struct{}),
 		live:     make(map[*Conn]struct{}),
 		byNum:    make(map[int]*Conn),
 		channels: make(map[string]*channel),
+		cached:   make(map[string]cachedEvent),
 		attempts: make(map[string]int),
-		recorded: indexRecording(cfg.Recording),
 	}
+	s.recorded = s.indexRecording(cfg.Recording)
 	// serveWS has checked the origin (checkOrigin) before upgrading.
 	s.upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-	s.mux = http.NewServeMux()
-	s.mux.HandleFunc("GET /app/{key}", s.serveWS)
-	s.mux.HandleFunc(AuthPath, s.serveAuth)
-	s.mux.HandleFunc("POST /apps/{app_id}/events", s.serveEvents)
-	s.mux.HandleFunc("POST /apps/{app_id}/batch_events", s.serveBatchEvents)
+	routes := http.NewServeMux()
+	routes.HandleFunc("GET /app/{key}", s.serveWS)
+	routes.HandleFunc("POST /apps/{app_id}/events", s.serveEvents)
+	routes.HandleFunc("POST /apps/{app_id}/batch_events", s.serveBatchEvents)
+	if cfg.Path == "" {
+		routes.HandleFunc(AuthPath, s.serveAuth)
+		s.handler = routes
+	} else {
+		s.handler = &prefixed{prefix: unescapedPath(cfg.Path), routes: routes, auth: s.serveAuth}
+	}
 	return s
 }
 
@@ -264,7 +310,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.ln = ln
 	s.httpSrv = &http.Server{
-		Handler: s.mux,
+		Handler: s.handler,
 		// A request's headers and body must arrive in time, so a client
 		// trickling them cannot hold a goroutine for ever; a WebSocket,
 		// once upgraded, has no deadline but the protocol's.
@@ -308,10 +354,17 @@ func IsLoopbackAddr(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Handler serves WebSocket upgrades on GET /app/{key}, the auth endpoint on
-// /broadcasting/auth and the HTTP API on POST /apps/{id}/events and
-// /apps/{id}/batch_events.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler serves WebSocket upgrades on GET Path/app/{key}, the auth
+// endpoint on /broadcasting/auth and the HTTP API on POST
+// Path/apps/{id}/events and Path/apps/{id}/batch_events.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Path is the prefix of the WebSocket and the HTTP API (Config.Path
+// without a trailing slash), "" for none.
+func (s *Server) Path() string { return s.cfg.Path }
+
+// Like is the server imitated (Config.Like).
+func (s *Server) Like() Like { return s.cfg.Like }
 
 // Addr is the address really listened on after Start, e.g.
 // "127.0.0.1:40123", or "[::]:7101" for every interface; "" otherwise.
@@ -336,7 +389,7 @@ func (s *Server) dialAddr() string {
 }
 
 // URL is the WebSocket base URL after Start for a client on this machine,
-// "ws://127.0.0.1:port" (a client appends /app/{key}): an unspecified
+// "ws://127.0.0.1:port" (a client appends Path() and /app/{key}): an unspecified
 // listening address is dialled as 127.0.0.1. "" before Start.
 func (s *Server) URL() string {
 	if s.ln == nil {
@@ -345,8 +398,9 @@ func (s *Server) URL() string {
 	return "ws://" + s.dialAddr()
 }
 
-// HTTPURL is the base URL of the HTTP API after Start,
-// "http://127.0.0.1:port"; "" otherwise.
+// HTTPURL is the server's root URL after Start, "http://127.0.0.1:port":
+// the auth endpoint is at AuthPath under it, the HTTP API at
+// Path()+"/apps/{id}/...". "" before Start.
 func (s *Server) HTTPURL() string {
 	if s.ln == nil {
 		return ""
@@ -405,22 +459,28 @@ func (s *Server) Close() error {
 // API's socket_id, Laravel's toOthers). data is sent as a JSON string.
 // Publish waits while a subscriber's queue is full, so a client that reads
 // slowly slows the publisher down.
+//
+// On a cache channel the event becomes the channel's last event (cache.go),
+// sent to later subscribers right after their subscription_succeeded.
 func (s *Server) Publish(channel, event, data string, excludeSocketID string) {
 	msg := frame(event, channel, jsonString(data), "")
-	for _, c := range s.subscribedConns(channel) {
+	for _, c := range s.publishTo(channel, msg) {
 		if excludeSocketID == "" || c.socketID != excludeSocketID {
 			c.sendWait(websocket.TextMessage, msg)
 		}
 	}
 }
 
-// subscribedConns returns the connections subscribed to channel. Whoever
-// is in it has already had subscription_succeeded queued (joinLocked), so
-// events queued afterwards cannot overtake it.
-func (s *Server) subscribedConns(channel string) []*Conn {
+// publishTo returns the connections subscribed to channel, and keeps msg
+// as its last event if it is a cache channel, both under one lock: whoever
+// is in the channel has already had subscription_succeeded and the cached
+// event queued (joinLocked), so msg cannot overtake them, and whoever
+// joins later gets msg from the cache instead.
+func (s *Server) publishTo(channel string, msg []byte) []*Conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.channels[channel]
+	s.keepLastLocked(channel, ch, msg)
 	if ch == nil {
 		return nil
 	}
@@ -564,6 +624,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	} else {
 		c.send(websocket.TextMessage, establishedFrame(c.socketID, s.cfg.ActivityTimeout))
 	}
+	c.startKeepalive()
 	c.readLoop()
 	<-writerDone
 }
@@ -572,7 +633,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 // always refused with 4001, then the handshake fault decides.
 func (s *Server) refusalFor(key string, n int) *Refusal {
 	if key != s.cfg.AppKey {
-		return &Refusal{Code: CodeAppNotFound, Message: "Application does not exist", Style: s.cfg.ErrorStyle}
+		then := ThenClose
+		if s.cfg.Like == LikeReverb {
+			then = ThenDrop // Reverb: the error, then a TCP close (PusherController)
+		}
+		return &Refusal{Code: CodeAppNotFound, Message: "Application does not exist", Style: s.cfg.ErrorStyle, Then: then}
 	}
 	s.mu.Lock()
 	fault := s.handshakeFault
@@ -641,14 +706,16 @@ func (s *Server) socketIDInUseLocked(id string) bool {
 
 // joinLocked subscribes c to name. It sends subscription_succeeded to c
 // and, when a presence user joins for the first time, member_added to the
-// other subscribers; both are queued under s.mu, before Publish can see c
-// in the channel, so no published event can overtake them. Then it starts
-// the playback of the channel's recorded items to c.
+// other subscribers, then on a cache channel the last event or
+// pusher:cache_miss to c; all are queued under s.mu, before Publish can see
+// c in the channel, so no published event can overtake them. Then it
+// starts the playback of the channel's recorded items to c.
 func (s *Server) joinLocked(c *Conn, name string, m member) {
+	k := s.kindOf(name)
 	ch := s.channels[name]
 	if ch == nil {
 		ch = &channel{subs: make(map[*Conn]member)}
-		if isPresence(name) {
+		if k.presence {
 			ch.users = make(map[string]int)
 			ch.info = make(map[string][]byte)
 		}
@@ -658,20 +725,16 @@ func (s *Server) joinLocked(c *Conn, name string, m member) {
 	c.channels[name] = struct{}{}
 	s.logPlaybackLocked(c, name)
 
-	if !isPresence(name) {
-		c.send(websocket.TextMessage, frame("pusher_internal:subscription_succeeded", name, jsonString("{}"), ""))
-		s.startPlaybackLocked(c, name)
-		s.notifyLocked()
-		return
+	firstJoin := false
+	if k.presence {
+		firstJoin = ch.users[m.userID] == 0
+		ch.users[m.userID]++
+		if firstJoin {
+			ch.order = append(ch.order, m.userID)
+			ch.info[m.userID] = m.info
+		}
 	}
-	firstJoin := ch.users[m.userID] == 0
-	ch.users[m.userID]++
-	if firstJoin {
-		ch.order = append(ch.order, m.userID)
-		ch.info[m.userID] = m.info
-	}
-	data := presenceData(ch.order, ch.info)
-	c.send(websocket.TextMessage, frame("pusher_internal:subscription_succeeded", name, jsonString(string(data)), ""))
+	s.confirmLocked(c, name, ch, k)
 	if firstJoin {
 		added := frame("pusher_internal:member_added", name, jsonString(string(memberAddedData(m.userID, m.info))), "")
 		for other := range ch.subs {
@@ -680,8 +743,36 @@ func (s *Server) joinLocked(c *Conn, name string, m member) {
 			}
 		}
 	}
+	if k.cache {
+		s.sendCachedLocked(c, name, ch)
+	}
 	s.startPlaybackLocked(c, name)
 	s.notifyLocked()
+}
+
+// confirmLocked sends c subscription_succeeded for name: the members of a
+// presence channel, "{}" otherwise.
+func (s *Server) confirmLocked(c *Conn, name string, ch *channel, k kind) {
+	data := jsonString("{}")
+	if k.presence {
+		data = jsonString(string(presenceData(ch.order, ch.info)))
+	}
+	c.send(websocket.TextMessage, frame("pusher_internal:subscription_succeeded", name, data, ""))
+}
+
+// resubscribeLocked answers a second subscription of c to name the way
+// Reverb does: subscription_succeeded again (and the cache), nothing for
+// the other members; the playback goes on.
+func (s *Server) resubscribeLocked(c *Conn, name string) {
+	ch := s.channels[name]
+	if ch == nil {
+		return
+	}
+	k := s.kindOf(name)
+	s.confirmLocked(c, name, ch, k)
+	if k.cache {
+		s.sendCachedLocked(c, name, ch)
+	}
 }
 
 // leaveLocked unsubscribes c from name, stopping its playback; when it was
@@ -700,7 +791,7 @@ func (s *Server) leaveLocked(c *Conn, name string) {
 	}
 	delete(ch.subs, c)
 	defer s.notifyLocked()
-	if isPresence(name) {
+	if s.kindOf(name).presence {
 		ch.users[m.userID]--
 		if ch.users[m.userID] == 0 {
 			delete(ch.users, m.userID)

@@ -26,6 +26,7 @@ const (
 	CodeAppNotFound        = 4001
 	CodeUnauthorized       = 4009
 	CodeInvalidMessage     = 4200
+	CodePongTimeout        = 4201
 	CodeClientEventRefused = 4301
 )
 
