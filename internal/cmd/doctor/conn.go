@@ -257,7 +257,7 @@ func (d *doctor) upgrade(ctx context.Context) outcome {
 	}
 	if err != nil {
 		if resp != nil {
-			return fail(d.connErr(fmt.Sprintf("HTTP %d %s on the WebSocket upgrade", resp.StatusCode, http.StatusText(resp.StatusCode)), nil, upgradeHint(resp.StatusCode)))
+			return fail(d.connErr(fmt.Sprintf("HTTP %d %s on the WebSocket upgrade of %s", resp.StatusCode, http.StatusText(resp.StatusCode), d.pathNote()), nil, upgradeHint(resp.StatusCode, d.s.WSPath)))
 		}
 		hint := "the server closed the connection during the upgrade: is this a WebSocket server? check --port and --scheme"
 		var ne net.Error
@@ -269,7 +269,7 @@ func (d *doctor) upgrade(ctx context.Context) outcome {
 	ws.SetReadLimit(d.s.MaxFrame)
 	d.setWS(ws)
 	d.upgraded = true
-	detail := fmt.Sprintf("HTTP %d %s on %s", resp.StatusCode, http.StatusText(resp.StatusCode), pathOf(d.wsURL))
+	detail := fmt.Sprintf("HTTP %d %s on %s", resp.StatusCode, http.StatusText(resp.StatusCode), d.pathNote())
 	if v := resp.Header.Get("Server"); v != "" {
 		detail += ", server " + strconv.Quote(v)
 	}
@@ -282,6 +282,16 @@ func (d *doctor) upgrade(ctx context.Context) outcome {
 	return passed(detail)
 }
 
+// pathNote is the upgrade's path and, under --ws-path, the prefix it
+// carries: "/ws/app/KEY (--ws-path /ws)".
+func (d *doctor) pathNote() string {
+	p := pathOf(d.wsURL)
+	if d.s.WSPath != "" {
+		p += " (--ws-path " + d.s.WSPath + ")"
+	}
+	return p
+}
+
 func pathOf(u string) string {
 	u = stripQuery(u)
 	if i := strings.Index(u, "://"); i >= 0 {
@@ -292,10 +302,12 @@ func pathOf(u string) string {
 	return u
 }
 
-func upgradeHint(status int) string {
+func upgradeHint(status int, wsPath string) string {
 	switch {
+	case status == http.StatusNotFound && wsPath != "":
+		return "no WebSocket endpoint at " + wsPath + "/app/{key} here: check --ws-path (Reverb's REVERB_SERVER_PATH, pusher-js wsPath; none means /app/{key}), --host, --port and --key (a web server in front may not route " + wsPath + " to the WebSocket server)"
 	case status == http.StatusNotFound:
-		return "no WebSocket endpoint at /app/{key} here: check --host, --port and --key (a web server in front may not route /app to the WebSocket server)"
+		return "no WebSocket endpoint at /app/{key} here: check --host, --port and --key; if the server runs under a path prefix (Reverb's REVERB_SERVER_PATH, pusher-js wsPath), pass it with --ws-path (a web server in front may not route /app to the WebSocket server)"
 	case status == http.StatusRequestEntityTooLarge:
 		return "the upgrade request is too large for the server (Reverb allows 10,000 bytes): drop large -H headers"
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
