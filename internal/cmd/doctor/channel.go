@@ -189,8 +189,18 @@ func (d *doctor) subscribe(ctx context.Context) outcome {
 	}
 }
 
+// refused explains a refused subscription. For a name outside Pusher's
+// rules, which Soketi refuses as well (with 4009, like a bad signature) and
+// Reverb takes, the name is the likelier cause.
 func refused(se *pusher.SubscriptionError) outcome {
-	return outcome{detail: se.Error(), hint: se.Hint(), err: se}
+	out := outcome{detail: se.Error(), hint: se.Hint(), err: se}
+	if w := cmdutil.ChannelWarnings([]string{se.Channel}); len(w) > 0 {
+		out.hint = "likely the name: " + w[0] + "; use a name in Pusher's set on such a server"
+		if h := se.Hint(); h != "" {
+			out.hint += " (otherwise: " + h + ")"
+		}
+	}
+	return out
 }
 
 func (d *doctor) subscribeReadError(err error) outcome {
