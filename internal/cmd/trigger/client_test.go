@@ -1,8 +1,11 @@
 package trigger
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -126,4 +129,32 @@ func TestWatchStopsTheReconnectAfterTheSend(t *testing.T) {
 	last, ok := w.drop()
 	require.True(t, ok)
 	assert.Equal(t, rec, last, "the first disconnect is the one reported")
+}
+
+// A failed write is explained by the disconnect that follows it; without
+// one, awaitDrop gives up when Run ends or the wait is over.
+func TestAwaitDropAfterAFailedWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWatch("chat")
+	w.arm()
+	r := &running{done: make(chan error, 1), stop: func() {}}
+	go func() {
+		_ = w.Write(&record.Record{Type: record.TypeDisconnected, Code: 1009, Message: "closed with 1009"})
+	}()
+	rec, ok := w.awaitDrop(ctx, r, time.Minute)
+	require.True(t, ok)
+	assert.Equal(t, 1009, rec.Code)
+
+	quiet := newWatch("chat")
+	quiet.arm()
+	r = &running{done: make(chan error, 1), stop: func() {}}
+	r.done <- errors.New("run ended")
+	_, ok = quiet.awaitDrop(ctx, r, time.Minute)
+	assert.False(t, ok)
+	assert.True(t, r.over, "Run's result was taken: end must not wait for it again")
+	r.end() // returns at once
+
+	_, ok = newWatch("chat").awaitDrop(ctx, &running{done: make(chan error, 1), stop: func() {}}, 0)
+	assert.False(t, ok, "the wait ends")
 }
