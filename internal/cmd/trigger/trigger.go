@@ -95,12 +95,12 @@ presence ones authorized like listen: the stored token, or --app-secret), sends
 a client- event on it (a typing indicator, say, as Echo's whisper does), makes
 sure the server did not refuse it, and exits. The server must allow client
 events. The data must be a JSON object, as Reverb requires (a string gets 4200
-"Invalid message format"), and the whole message at most --max-message-size bytes (Reverb's
-max_message_size, 10,000 by default: above it Reverb closes the connection with
-1009 and the event is lost); both are checked before connecting. A pusher:error
-or a closed connection within --wait of the send is a failure. Public channels
-are allowed, with a warning: Reverb and Soketi relay client events on them,
-Pusher Channels refuses them (4301).`,
+"Invalid message format"), and the whole message at most --max-message-size
+bytes (Reverb's max_message_size, 10,000 by default: above it Reverb closes the
+connection with 1009 and the event is lost); both are checked before
+connecting. A pusher:error or a closed connection within --wait of the send is
+a failure. Public channels are allowed, with a warning: Reverb and Soketi relay
+client events on them, Pusher Channels refuses them (4301).`,
 		Example: `  tmsws trigger --app-id 123456 -c private-chat.42 -e 'App\Events\MessageSent' -d '{"message":{"content":"hi"}}'
   tmsws trigger -c chat -e Announcement -d @announcement.json
   jq -c .data event.json | tmsws trigger -c private-chat.42 -e MessageSent -d -
