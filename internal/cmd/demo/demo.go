@@ -34,11 +34,11 @@ type Options struct {
 	Version  string
 	Color    string
 	Verbose  bool
-	JSON     bool
-	Pretty   bool
 	Loop     bool
 	Speed    float64
 	Recorded []byte // the recording to play; the embedded one by default
+
+	cmdutil.SelectFlags // --json, --pretty
 }
 
 // NewCmdDemo builds `tmsws demo`.
@@ -54,7 +54,7 @@ messages sent, typing on and off, messages read, members joining and leaving.
 No flags, no network, no login. It ends by itself after about 15 seconds;
 --loop keeps it going until Ctrl-C.`,
 		Example: `  tmsws demo
-  tmsws demo --json | jq -c 'select(.event | endswith("MessageSent")) | .data.message.content'
+  tmsws demo --json | jq -r 'select(.type == "event" and (.event | endswith("MessageSent"))) | .data.message.content'
   tmsws demo --speed 4`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -66,8 +66,8 @@ No flags, no network, no login. It ends by itself after about 15 seconds;
 			if opts.Speed <= 0 {
 				return cmdutil.Usagef("--speed must be more than 0, got %v", opts.Speed)
 			}
-			if opts.JSON && opts.Pretty {
-				return cmdutil.Usagef("--json and --pretty exclude each other")
+			if err := opts.SelectFlags.Validate(f.IO.ErrOut); err != nil {
+				return err
 			}
 			opts.Color, opts.Verbose = f.Flags.Color, f.Flags.Verbose
 			if runF != nil {
@@ -78,8 +78,7 @@ No flags, no network, no login. It ends by itself after about 15 seconds;
 	}
 	cmd.Flags().BoolVar(&opts.Loop, "loop", false, "play the session again and again until interrupted")
 	cmd.Flags().Float64Var(&opts.Speed, "speed", 1, "play faster (2 = twice as fast)")
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "one JSON record per line (the default when stdout is not a terminal)")
-	cmd.Flags().BoolVar(&opts.Pretty, "pretty", false, "colour-coded lines (the default on a terminal)")
+	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.JSONFlag, cmdutil.PrettyFlag)
 	return cmd
 }
 
@@ -147,9 +146,7 @@ func Run(ctx context.Context, opts *Options) error {
 			Color:       opts.Color,
 			Verbose:     opts.Verbose,
 		},
-		Channels:          channels,
-		JSON:              opts.JSON,
-		Pretty:            opts.Pretty,
+		SelectFlags:       cmdutil.SelectFlags{Channels: channels, JSON: opts.JSON, Pretty: opts.Pretty},
 		Duration:          duration,
 		StopAfter:         stopAfter,
 		ReconnectAttempts: 3,

@@ -38,10 +38,10 @@ type Options struct {
 	Settings *config.Settings
 	Version  string
 
-	// Channel is checked through token, authorization and subscription;
-	// without one only the connection steps run.
-	Channel string
-	JSON    bool
+	// SelectFlags holds -c and --json. Its Channel is checked through
+	// token, authorization and subscription; without one only the
+	// connection steps run.
+	cmdutil.SelectFlags
 	// Timeout bounds each network step (DNS, TCP, TLS, upgrade, handshake,
 	// authorization, subscription).
 	Timeout time.Duration
@@ -107,18 +107,15 @@ report as one JSON object on stdout.`,
 			return Run(c.Context(), opts)
 		},
 	}
+	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelFlag, cmdutil.JSONObjectFlag("the report"))
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Channel, "channel", "c", "", "also check the token, authorization and subscription of this channel")
-	fl.BoolVar(&opts.JSON, "json", false, "print the report as a JSON object on stdout")
 	fl.DurationVar(&opts.Timeout, "timeout", 10*time.Second, "limit for each network step")
 	return cmd
 }
 
 func (o *Options) validate() error {
-	if o.Channel != "" {
-		if err := cmdutil.CheckChannel(o.Channel); err != nil {
-			return err
-		}
+	if err := o.SelectFlags.Validate(o.IO.ErrOut); err != nil {
+		return err
 	}
 	if o.Timeout <= 0 {
 		return cmdutil.Usagef("--timeout must be positive, got %s", o.Timeout)

@@ -59,7 +59,7 @@ func settings(host string, port int, scheme string) *config.Settings {
 func diagnose(t *testing.T, s *config.Settings, r Resolver, channel string) (*Report, error, string) {
 	t.Helper()
 	io, _, out, _ := iostreams.Test()
-	opts := &Options{IO: io, Settings: s, Version: "test", Channel: channel, Timeout: 5 * time.Second, Resolver: r, JSON: true}
+	opts := &Options{IO: io, Settings: s, Version: "test", SelectFlags: cmdutil.SelectFlags{Channel: channel, JSON: true}, Timeout: 5 * time.Second, Resolver: r}
 	err := Run(context.Background(), opts)
 	var rep Report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
@@ -195,7 +195,7 @@ func TestTokenStep(t *testing.T) {
 			s := settings("h", 1, "http")
 			s.Token, s.TokenSource, s.AppSecret = tt.token, tt.source, tt.secret
 			io, _, _, _ := iostreams.Test()
-			d := newDoctor(&Options{IO: io, Settings: s, Channel: tt.channel, Timeout: time.Second, Now: func() time.Time { return now }})
+			d := newDoctor(&Options{IO: io, Settings: s, SelectFlags: cmdutil.SelectFlags{Channel: tt.channel}, Timeout: time.Second, Now: func() time.Time { return now }})
 			out := d.token(context.Background())
 			assert.Equal(t, tt.ok, out.err == nil, "err: %v", out.err)
 			assert.Equal(t, tt.na, out.na)

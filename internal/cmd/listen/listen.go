@@ -27,16 +27,10 @@ type Options struct {
 	Settings *config.Settings
 	Version  string
 
-	Channels     []string
-	Events       []string
-	Wheres       []string
-	JSON         bool
-	Pretty       bool
-	Output       string
-	Count        int
-	Duration     time.Duration
-	ShowProtocol bool
-	Stats        bool
+	cmdutil.SelectFlags // -c, -e, --where, --json, --pretty, -o, --count, --show-protocol
+
+	Duration time.Duration
+	Stats    bool
 
 	ReconnectAttempts int
 	ReconnectDelay    time.Duration
@@ -72,7 +66,9 @@ read ahead of a slow stdout, and the server's text is escaped before it
 reaches the terminal. A new -o file is created 0600.`,
 		Example: `  tmsws listen -c private-chat.42
   tmsws listen -c private-chat.42 -c presence-chat.42 -e MessageSent -e UserIsTyping
-  tmsws listen -c private-chat.42 --json | jq .data.message.content
+  tmsws listen -c private-chat.42 -e MessageSent --json | jq .data.message.content
+  tmsws listen -c presence-chat.42 -e 'member_*'
+  tmsws listen -c private-chat.42 -e .message.sent
   tmsws listen -c private-chat.42 --where data.message.user_id=8 -o session.jsonl
   tmsws listen -c chat --host 127.0.0.1 --port 6001 --scheme http --key app-key --app-secret app-secret`,
 		Args: func(c *cobra.Command, args []string) error {
@@ -96,16 +92,10 @@ reaches the terminal. A new -o file is created 0600.`,
 			return Run(c.Context(), opts)
 		},
 	}
+	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelsFlag, cmdutil.EventFlag, cmdutil.WhereFlag,
+		cmdutil.JSONFlag, cmdutil.PrettyFlag, cmdutil.OutputFlag, cmdutil.CountFlag, cmdutil.ShowProtocolFlag)
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&opts.Channels, "channel", "c", nil, "channel to subscribe to (repeatable); the prefix decides the kind: private-, presence-, private-encrypted-, else public")
-	fl.StringArrayVarP(&opts.Events, "event", "e", nil, "keep events whose name matches the glob, full (App\\Events\\MessageSent) or short (MessageSent); repeatable")
-	fl.StringArrayVar(&opts.Wheres, "where", nil, "keep events where a condition holds: PATH[=|!=|>|>=|<|<=|~]VALUE, e.g. data.message.user_id=42; repeatable")
-	fl.BoolVar(&opts.JSON, "json", false, "one JSON record per line (the default when stdout is not a terminal)")
-	fl.BoolVar(&opts.Pretty, "pretty", false, "colour-coded lines (the default on a terminal)")
-	fl.StringVarP(&opts.Output, "output", "o", "", "also append the JSON records to `FILE`")
-	fl.IntVar(&opts.Count, "count", 0, "exit 0 after N matching events")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (exit 0), e.g. 30s, 5m")
-	fl.BoolVar(&opts.ShowProtocol, "show-protocol", false, "also show pusher:* and connection records")
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v): events per channel and event, rate, reconnects, largest payload")
 	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", 5, "reconnects in a row that may fail before giving up; 0 retries forever")
 	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", 3*time.Second, "first delay before reconnecting; it grows with jitter on repeated failures")
@@ -113,17 +103,8 @@ reaches the terminal. A new -o file is created 0600.`,
 }
 
 func (o *Options) validate() error {
-	if len(o.Channels) == 0 {
-		return &cmdutil.UsageError{Msg: "no channel given", Hint: "pass -c/--channel NAME, e.g. tmsws listen -c private-chat.42"}
-	}
-	if err := cmdutil.CheckChannels(o.Channels); err != nil {
+	if err := o.SelectFlags.Validate(o.IO.ErrOut); err != nil {
 		return err
-	}
-	if o.JSON && o.Pretty {
-		return cmdutil.Usagef("--json and --pretty exclude each other")
-	}
-	if o.Count < 0 {
-		return cmdutil.Usagef("--count must be 0 or more, got %d", o.Count)
 	}
 	if o.Duration < 0 {
 		return cmdutil.Usagef("--duration must be positive, got %s", o.Duration)
@@ -273,7 +254,7 @@ func (s *sink) Write(r *record.Record) error {
 	if s.maxShown > 0 && s.shown >= s.maxShown {
 		return errCountReached
 	}
-	if r.Type == record.TypeEvent {
+	if s.filter.Counts(r.Type) {
 		s.count++
 		if s.max > 0 && s.count >= s.max {
 			return errCountReached

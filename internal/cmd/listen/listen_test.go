@@ -9,6 +9,8 @@ import (
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/cmdutil/cmdtest"
+	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/record"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
@@ -62,5 +64,60 @@ func TestListenUsageErrors(t *testing.T) {
 		_, err := parse(t, args...)
 		var ue *cmdutil.UsageError
 		assert.ErrorAs(t, err, &ue, "%v", args)
+	}
+}
+
+func TestListenTakesEchoNamesAndTypes(t *testing.T) {
+	t.Parallel()
+	o, err := parse(t, "-c", "presence-chat.42", "-e", `.App\Events\MessageSent`, "-e", ".message.sent", "-e", "member_*", "--where", "type!=member_removed")
+	require.NoError(t, err)
+	assert.Equal(t, []string{`.App\Events\MessageSent`, ".message.sent", "member_*"}, o.Events)
+	assert.Equal(t, []string{"type!=member_removed"}, o.Wheres)
+}
+
+// collect is an output that keeps the records shown.
+type collect struct{ recs []*record.Record }
+
+func (c *collect) Write(r *record.Record) error { c.recs = append(c.recs, r); return nil }
+func (c *collect) Flush() error                 { return nil }
+
+func TestSinkCountsTheRecordsTheFiltersKeep(t *testing.T) {
+	t.Parallel()
+	session := []*record.Record{
+		{Type: record.TypeSubscribed, Channel: "presence-chat.42"},
+		{Type: record.TypeMemberAdded, Channel: "presence-chat.42", UserID: "9"},
+		{Type: record.TypeEvent, Channel: "presence-chat.42", Event: `App\Events\MessageSent`, Data: []byte(`{"message":{"user_id":8}}`)},
+		{Type: record.TypeMemberRemoved, Channel: "presence-chat.42", UserID: "9"},
+		{Type: record.TypeEvent, Channel: "presence-chat.42", Event: `App\Events\MessageSent`, Data: []byte(`{"message":{"user_id":9}}`)},
+		{Type: record.TypeMemberAdded, Channel: "presence-chat.42", UserID: "7"},
+	}
+	for _, tt := range []struct {
+		name   string
+		events []string
+		wheres []string
+		count  int
+		want   int // records shown before the count stopped it (or the end)
+		stops  bool
+	}{
+		{"without filters members are shown and events counted", nil, nil, 2, 4, true},
+		{"-e member_* counts members", []string{"member_*"}, nil, 2, 2, true},
+		{"-e MessageSent shows no member", []string{"MessageSent"}, nil, 0, 2, false},
+		{"--where drops members", nil, []string{"data.message.user_id=8"}, 2, 1, false},
+		{"a mistyped --where shows nothing", nil, []string{"message.user_id=8"}, 0, 0, false},
+	} {
+		flt, err := filter.Compile(tt.events, tt.wheres)
+		require.NoError(t, err)
+		out := &collect{}
+		s := &sink{filter: flt, out: out, max: tt.count}
+		var stopped bool
+		for _, r := range session {
+			if err := s.Write(r); err != nil {
+				require.ErrorIs(t, err, errCountReached)
+				stopped = true
+				break
+			}
+		}
+		assert.Len(t, out.recs, tt.want, tt.name)
+		assert.Equal(t, tt.stops, stopped, tt.name)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/record"
 )
@@ -53,7 +54,7 @@ func BenchmarkReplayJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		io := &iostreams.IO{In: bytes.NewReader(nil), Out: io.Discard, ErrOut: io.Discard}
-		opts := &Options{IO: io, Files: []string{path}, JSON: true, Events: []string{"MessageSent"}, Wheres: []string{"data.message.user_id=8"}}
+		opts := &Options{SelectFlags: cmdutil.SelectFlags{JSON: true, Events: []string{"MessageSent"}, Wheres: []string{"data.message.user_id=8"}}, IO: io, Files: []string{path}}
 		if err := runReplay(context.Background(), opts); err != nil {
 			b.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/jsonsafe"
 	"github.com/amusoft/tmsws/internal/termsafe"
@@ -89,7 +90,7 @@ func FuzzRecordingLines(f *testing.F) {
 			content = gzipBytes(string(content))
 		}
 		ios, stdin, stdout, stderr := iostreams.Test()
-		opts := &Options{IO: ios, Files: []string{"-"}, Location: time.UTC, JSON: true}
+		opts := &Options{SelectFlags: cmdutil.SelectFlags{JSON: true}, IO: ios, Files: []string{"-"}, Location: time.UTC}
 		name := "stdin"
 		if mode&fuzzFromFile != 0 {
 			name = filepath.Join(dir, "rec.jsonl")

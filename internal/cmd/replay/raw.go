@@ -163,7 +163,7 @@ func (rr *rawReplay) writeOldest() error {
 			nfix++
 		}
 		switch v {
-		case keep, keepEvent:
+		case keep, keepCounted:
 			if err := rr.out.writeLine(line, nil, v); err != nil {
 				if err == errStop {
 					rr.stopped = true

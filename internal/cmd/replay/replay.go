@@ -31,20 +31,16 @@ type Options struct {
 	IO       *iostreams.IO
 	Settings *config.Settings
 
-	Files        []string // "-" is stdin
-	Channels     []string // globs over the recorded channel names
-	Events       []string
-	Wheres       []string
-	JSON         bool
-	Pretty       bool
-	Output       string
-	Count        int
-	ShowProtocol bool
-	Speed        float64 // 0: as fast as possible
-	Realtime     bool    // --speed 1
-	MaxLine      int64   // longest line read (--max-frame); 0 is DefaultMaxLine
-	Serve        string  // ADDR: be a Pusher server playing the recordings
-	Loop         bool    // with Serve: play again and again
+	// -c (globs over the recorded channel names), -e, --where, --json,
+	// --pretty, -o, --count, --show-protocol.
+	cmdutil.SelectFlags
+
+	Files    []string // "-" is stdin
+	Speed    float64  // 0: as fast as possible
+	Realtime bool     // --speed 1
+	MaxLine  int64    // longest line read (--max-frame); 0 is DefaultMaxLine
+	Serve    string   // ADDR: be a Pusher server playing the recordings
+	Loop     bool     // with Serve: play again and again
 	// MaxMessageSize is --max-message-size: with Serve, the largest
 	// message a client may send (bytes; 0 = no limit).
 	MaxMessageSize int64
@@ -72,8 +68,10 @@ name).
 
 -c/--channel is a glob over the recorded channel names here (private-chat.*).
 By default only event, member_added and member_removed records come out;
---show-protocol adds the connection records. A line without "type" is an
-event; fields replay does not know are ignored; blank lines are skipped.
+--show-protocol adds the connection records. -e and --where then select
+among them as listen's do (the rule is below), --serve included. A line
+without "type" is an event; fields replay does not know are ignored; blank
+lines are skipped.
 
 Replay runs as fast as it can read; --speed X keeps the recorded timing
 (from the records' ts) scaled by X, 2 being twice as fast; --realtime is
@@ -145,15 +143,9 @@ without --app-secret the secret is then a random one, printed there.`,
 			return runReplay(c.Context(), opts)
 		},
 	}
+	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelGlobsFlag, cmdutil.EventFlag, cmdutil.WhereFlag,
+		cmdutil.JSONFlag, cmdutil.PrettyFlag, cmdutil.OutputFlag, cmdutil.CountFlag, cmdutil.ShowProtocolFlag)
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&opts.Channels, "channel", "c", nil, "keep records of channels whose name matches the glob, e.g. 'private-chat.*' (repeatable)")
-	fl.StringArrayVarP(&opts.Events, "event", "e", nil, "keep events whose name matches the glob, full (App\\Events\\MessageSent) or short (MessageSent); repeatable")
-	fl.StringArrayVar(&opts.Wheres, "where", nil, "keep events where a condition holds: PATH[=|!=|>|>=|<|<=|~]VALUE, e.g. data.message.user_id=42; repeatable")
-	fl.BoolVar(&opts.JSON, "json", false, "one JSON record per line (the default when stdout is not a terminal)")
-	fl.BoolVar(&opts.Pretty, "pretty", false, "colour-coded lines (the default on a terminal)")
-	fl.StringVarP(&opts.Output, "output", "o", "", "also append the JSON records to `FILE`")
-	fl.IntVar(&opts.Count, "count", 0, "exit 0 after N matching events")
-	fl.BoolVar(&opts.ShowProtocol, "show-protocol", false, "also show pusher:* and connection records")
 	fl.Float64Var(&opts.Speed, "speed", 0, "keep the recorded timing scaled by `X` (2 = twice as fast); 0 = as fast as possible")
 	fl.BoolVar(&opts.Realtime, "realtime", false, "keep the recorded timing (--speed 1)")
 	fl.StringVar(&opts.Serve, "serve", "", "be a Pusher server on `ADDR` (host:port) that plays the recordings to its clients")
@@ -164,11 +156,10 @@ without --app-secret the secret is then a random one, printed there.`,
 }
 
 func (o *Options) validate(speedSet bool) error {
+	if err := o.SelectFlags.Validate(o.IO.ErrOut); err != nil {
+		return err
+	}
 	switch {
-	case o.JSON && o.Pretty:
-		return cmdutil.Usagef("--json and --pretty exclude each other")
-	case o.Count < 0:
-		return cmdutil.Usagef("--count must be 0 or more, got %d", o.Count)
 	case math.IsNaN(o.Speed) || math.IsInf(o.Speed, 0) || o.Speed < 0:
 		return &cmdutil.UsageError{Msg: fmt.Sprintf("--speed must be 0 or more, got %g", o.Speed), Hint: "--speed 1 keeps the recorded timing, 2 is twice as fast, 0 as fast as possible"}
 	case o.Realtime && speedSet:
@@ -247,7 +238,8 @@ func isDefault(typ string) bool {
 }
 
 // selector decides which lines come out: valid JSON objects of the
-// default types (all types with --show-protocol) that pass the filter.
+// default types (all types with --show-protocol) that pass the filter, and
+// which of them count toward --count (filter.Counts).
 type selector struct {
 	flt          *filter.Filter
 	showProtocol bool
@@ -255,12 +247,12 @@ type selector struct {
 
 // verdicts of selector.check
 const (
-	drop      uint8 = iota // valid, filtered out
-	keep                   // comes out
-	keepEvent              // comes out and counts for --count
-	malformed              // reported and skipped
+	drop        uint8 = iota // valid, filtered out
+	keep                     // comes out
+	keepCounted              // comes out and counts for --count
+	malformed                // reported and skipped
 
-	fixedLine uint8 = 0x80 // a flag on keep and keepEvent in a batch: write the fixed line
+	fixedLine uint8 = 0x80 // a flag on keep and keepCounted in a batch: write the fixed line
 )
 
 // check validates line and applies the filters; err says why a line is
@@ -281,8 +273,8 @@ func (s *selector) check(line []byte) (verdict uint8, fixed []byte, err error) {
 	if f := jsonsafe.FixUTF8(line); len(f) != len(line) {
 		fixed = f
 	}
-	if typ == record.TypeEvent {
-		return keepEvent, fixed, nil
+	if s.flt.Counts(typ) {
+		return keepCounted, fixed, nil
 	}
 	return keep, fixed, nil
 }
@@ -293,12 +285,12 @@ type sink struct {
 	json   *record.Writer
 	pretty *render.Pretty
 	file   *record.Writer
-	count  int // events written
+	count  int // counted records written (filter.Counts)
 	max    int // --count
 }
 
 // writeLine writes a selected line; r is its decoded record when the output
-// is pretty. It returns errStop once --count events are out.
+// is pretty. It returns errStop once --count counted records are out.
 func (k *sink) writeLine(line []byte, r *record.Record, verdict uint8) error {
 	if k.pretty != nil {
 		if err := k.pretty.Write(r); err != nil {
@@ -312,7 +304,7 @@ func (k *sink) writeLine(line []byte, r *record.Record, verdict uint8) error {
 			return fmt.Errorf("write --output file: %w", err)
 		}
 	}
-	if verdict == keepEvent {
+	if verdict == keepCounted {
 		k.count++
 		if k.max > 0 && k.count >= k.max {
 			return errStop

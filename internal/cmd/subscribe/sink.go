@@ -96,7 +96,8 @@ func (k *sink) Write(r *record.Record) error {
 		}
 	case record.TypeSubscribed:
 		return k.subscribed(r)
-	case record.TypeEvent:
+	case record.TypeEvent, record.TypeMemberAdded, record.TypeMemberRemoved:
+		// What listen shows by default, and -e selects from.
 		return k.event(r)
 	}
 	return nil

@@ -27,13 +27,12 @@ type Options struct {
 	Settings *config.Settings
 	Version  string
 
-	Channels []string
-	Expect   string // event name glob; "" waits for no event
-	Wheres   []string
-	Count    int
-	Timeout  time.Duration
-	JSON     bool
-	Stats    bool
+	// -c, --expect (a glob; "" waits for nothing), --where, --count, and
+	// --json (the summary object).
+	cmdutil.SelectFlags
+
+	Timeout time.Duration
+	Stats   bool
 
 	ReconnectAttempts int
 	ReconnectDelay    time.Duration
@@ -63,13 +62,14 @@ Private and presence channels are authorized as for listen (the stored token,
 channel with the time since the command started and, for presence channels,
 the member count.
 
---expect PATTERN waits, once every channel is confirmed, for --count events
-(default 1) whose name matches the glob, full (App\Events\MessageSent) or short
-(MessageSent), and every --where condition. Matching events that arrive while
-other channels are still being confirmed count too.
+--expect PATTERN waits, once every channel is confirmed, for --count records
+(default 1) whose name matches the glob and that pass every --where condition:
+events, and member changes on presence channels, matched as listen -e matches
+them (see the filter rule below). Matching records that arrive while other
+channels are still being confirmed count too.
 
 Output on stdout:
-  without --json  the matched events, one JSON record per line as they arrive
+  without --json  the matched records, one JSON record per line as they arrive
                   (the same records as listen --json); nothing else
   with --json     one summary object at the end, success or not, holding the
                   matched events; all times are milliseconds since the
@@ -98,6 +98,8 @@ Exit codes:
 		Example: `  tmsws subscribe -c private-chat.42 -c presence-chat.42
   tmsws subscribe -c private-chat.42 --expect MessageSent --timeout 30s
   tmsws subscribe -c private-chat.42 --expect MessageSent --where data.message.user_id=8 --count 2
+  tmsws subscribe -c private-chat.42 --expect .message.sent
+  tmsws subscribe -c presence-chat.42 --expect member_added
   tmsws subscribe -c private-chat.42 --expect MessageSent --json | jq -e .ok
   tmsws subscribe -c presence-chat.42 --json | jq '.channels[0].members'`,
 		Args: func(c *cobra.Command, args []string) error {
@@ -107,7 +109,7 @@ Exit codes:
 			return nil
 		},
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := opts.validate(c.Flags().Changed("expect"), c.Flags().Changed("count")); err != nil {
+			if err := opts.validate(); err != nil {
 				return err
 			}
 			s, err := f.Settings(c)
@@ -121,39 +123,19 @@ Exit codes:
 			return Run(c.Context(), opts)
 		},
 	}
+	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelsFlag, cmdutil.ExpectFlag, cmdutil.WhereFlag, cmdutil.CountFlag,
+		cmdutil.JSONObjectFlag("the summary at the end, with the matched records,"))
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&opts.Channels, "channel", "c", nil, "channel to subscribe to and confirm (repeatable); the prefix decides the kind: private-, presence-, private-encrypted-, else public")
-	fl.StringVar(&opts.Expect, "expect", "", "after the confirmations, wait for events whose name matches the glob, full (App\\Events\\MessageSent) or short (MessageSent)")
-	fl.StringArrayVar(&opts.Wheres, "where", nil, "with --expect: count only events where a condition holds: PATH[=|!=|>|>=|<|<=|~]VALUE, e.g. data.message.user_id=42; repeatable")
-	fl.IntVar(&opts.Count, "count", 1, "with --expect: how many matching events to wait for")
 	fl.DurationVar(&opts.Timeout, "timeout", DefaultTimeout, "limit for everything: connecting, confirmations and expected events (exit 5 when over)")
-	fl.BoolVar(&opts.JSON, "json", false, "print one summary object on stdout at the end, with the matched events in it")
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v)")
 	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", DefaultReconnectAttempts, "reconnects in a row that may fail before giving up (exit 4); 0 retries until --timeout")
 	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", DefaultReconnectDelay, "first delay before reconnecting; it grows with jitter on repeated failures")
 	return cmd
 }
 
-func (o *Options) validate(expectSet, countSet bool) error {
-	if len(o.Channels) == 0 {
-		return &cmdutil.UsageError{Msg: "no channel given", Hint: "pass -c/--channel NAME, e.g. tmsws subscribe -c private-chat.42 --expect MessageSent"}
-	}
-	if err := cmdutil.CheckChannels(o.Channels); err != nil {
+func (o *Options) validate() error {
+	if err := o.SelectFlags.Validate(o.IO.ErrOut); err != nil {
 		return err
-	}
-	if expectSet && o.Expect == "" {
-		return &cmdutil.UsageError{Msg: "--expect needs a pattern", Hint: "e.g. --expect MessageSent, or --expect '*' for any event"}
-	}
-	if o.Expect == "" {
-		switch {
-		case len(o.Wheres) > 0:
-			return &cmdutil.UsageError{Msg: "--where needs --expect", Hint: "say which events to wait for, e.g. --expect MessageSent (or --expect '*' for any event)"}
-		case countSet:
-			return &cmdutil.UsageError{Msg: "--count needs --expect", Hint: "say which events to wait for, e.g. --expect MessageSent --count 2"}
-		}
-	}
-	if o.Count < 1 {
-		return cmdutil.Usagef("--count must be 1 or more, got %d", o.Count)
 	}
 	if o.Timeout <= 0 {
 		return &cmdutil.UsageError{Msg: fmt.Sprintf("--timeout must be positive, got %s", o.Timeout), Hint: "e.g. --timeout 30s"}

@@ -50,6 +50,13 @@ func TestSubscribeDefaults(t *testing.T) {
 	assert.False(t, o.JSON)
 }
 
+func TestSubscribeTakesEchoNames(t *testing.T) {
+	t.Parallel()
+	o, err := parse(t, "-c", "chat", "--expect", ".message.sent")
+	require.NoError(t, err)
+	assert.Equal(t, ".message.sent", o.Expect)
+}
+
 func TestSubscribeUsageErrors(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
@@ -89,7 +96,7 @@ func testSink(t *testing.T, opts *Options, expect []string) (*sink, *bytes.Buffe
 func TestSinkStopsOnceEverythingArrived(t *testing.T) {
 	t.Parallel()
 	at := func(ms int) time.Time { return time.Unix(100, 0).Add(time.Duration(ms) * time.Millisecond) }
-	k, out := testSink(t, &Options{Channels: []string{"a", "presence-b"}, Count: 2}, []string{"MessageSent"})
+	k, out := testSink(t, &Options{SelectFlags: cmdutil.SelectFlags{Channels: []string{"a", "presence-b"}, Count: 2}}, []string{"MessageSent"})
 
 	require.NoError(t, k.Write(&record.Record{TS: at(5), Type: record.TypeConnected, SocketID: "1.2"}))
 	require.NoError(t, k.Write(&record.Record{TS: at(7), Type: record.TypeSubscribed, Channel: "a"}))
@@ -118,9 +125,52 @@ func TestSinkStopsOnceEverythingArrived(t *testing.T) {
 	assert.Empty(t, sum.Events, "without --json the events went to stdout")
 }
 
+func TestSinkExpectsMemberRecordsAndEchoNames(t *testing.T) {
+	t.Parallel()
+	joined := record.Record{Type: record.TypeMemberAdded, Channel: "presence-b", UserID: "9", Data: []byte(`{"name":"Bob"}`)}
+	sentAs := record.Record{Type: record.TypeEvent, Channel: "presence-b", Event: "message.sent", Data: []byte(`{"message":{"user_id":8}}`)}
+	full := record.Record{Type: record.TypeEvent, Channel: "presence-b", Event: `App\Events\MessageSent`, Data: []byte(`{"message":{"user_id":8}}`)}
+	for _, tt := range []struct {
+		expect  string
+		wheres  []string
+		records []record.Record
+		matched int
+	}{
+		{"member_added", nil, []record.Record{full, joined}, 1},
+		{"member_*", []string{"user_id=9"}, []record.Record{joined, full}, 1},
+		{"MessageSent", nil, []record.Record{joined, sentAs, full}, 1},
+		{"MessageSent", []string{"data.message.user_id=8"}, []record.Record{joined, full}, 1},
+		{".message.sent", nil, []record.Record{full, joined, sentAs}, 1},
+		{`.App\Events\MessageSent`, nil, []record.Record{sentAs, full}, 1},
+		{".MessageSent", nil, []record.Record{full, sentAs, joined}, 0},
+		{"*", []string{"data.message.user_id=8"}, []record.Record{joined, sentAs}, 1},
+	} {
+		k, out := testSink(t, &Options{SelectFlags: cmdutil.SelectFlags{Channels: []string{"presence-b"}, Count: 1}}, []string{tt.expect})
+		if tt.wheres != nil {
+			flt, err := filter.Compile([]string{tt.expect}, tt.wheres)
+			require.NoError(t, err)
+			k.expect, k.wheres = flt, tt.wheres
+		}
+		require.NoError(t, k.Write(&record.Record{Type: record.TypeConnected, SocketID: "1.2"}))
+		require.NoError(t, k.Write(&record.Record{Type: record.TypeSubscribed, Channel: "presence-b"}))
+		var last error
+		for i := range tt.records {
+			if last = k.Write(&tt.records[i]); last != nil {
+				break
+			}
+		}
+		require.NoError(t, k.Flush())
+		assert.Equal(t, tt.matched, k.matched, "%s %v", tt.expect, tt.wheres)
+		assert.Equal(t, tt.matched, bytes.Count(out.Bytes(), []byte("\n")), "%s: the matched records on stdout", tt.expect)
+		if tt.matched == 1 {
+			assert.ErrorIs(t, last, pusher.ErrStop, tt.expect)
+		}
+	}
+}
+
 func TestSinkWithoutExpectStopsAtTheLastConfirmation(t *testing.T) {
 	t.Parallel()
-	k, _ := testSink(t, &Options{Channels: []string{"a", "b"}, Count: 1}, nil)
+	k, _ := testSink(t, &Options{SelectFlags: cmdutil.SelectFlags{Channels: []string{"a", "b"}, Count: 1}}, nil)
 	require.NoError(t, k.Write(&record.Record{Type: record.TypeConnected, SocketID: "1.2"}))
 	require.NoError(t, k.Write(&record.Record{Type: record.TypeSubscribed, Channel: "a"}))
 	require.NoError(t, k.Write(&record.Record{Type: record.TypeEvent, Channel: "a", Event: "E"}), "events are ignored without --expect")
@@ -164,7 +214,7 @@ func TestTimeoutErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			k, _ := testSink(t, &Options{Channels: []string{"a", "b", "c"}, Count: max(tt.count, 1), Wheres: tt.wheres}, tt.expect)
+			k, _ := testSink(t, &Options{SelectFlags: cmdutil.SelectFlags{Channels: []string{"a", "b", "c"}, Count: max(tt.count, 1), Wheres: tt.wheres}}, tt.expect)
 			for i := range tt.records {
 				require.NoError(t, k.Write(&tt.records[i]))
 			}
