@@ -153,7 +153,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 		Example: `  tmsws login --user alice@example.com
   tmsws listen -c private-chat.42
-  tmsws listen -c private-chat.42 --json | jq .data.message.content`,
+  tmsws listen -c private-chat.42 -e MessageSent --json | jq .data.message.content`,
 		Version:       f.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

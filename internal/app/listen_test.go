@@ -188,8 +188,17 @@ func TestListenFiltersAndShowProtocol(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"mine"}, events)
-	assert.Contains(t, types, "connected")
-	assert.Contains(t, types, "subscribed")
+	assert.Equal(t, []string{"event"}, types, "the lifecycle records fail -e and --where too")
+
+	// -e picks lifecycle records by their type.
+	r = c.start("listen", "-c", "chat", "-e", "connected", "-e", "subscribed", "--show-protocol", "--count", "2")
+	res = r.wait(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	types = nil
+	for _, rec := range jsonLines(t, res.stdout) {
+		types = append(types, rec.Get("type").String())
+	}
+	assert.Equal(t, []string{"connected", "subscribed"}, types)
 }
 
 func TestListenPrettyOnATerminal(t *testing.T) {

@@ -62,9 +62,10 @@ func TestReplayFilters(t *testing.T) {
 		{[]string{"-c", "private-chat.4[3-9]"}, lines(recMsg9)},
 		{[]string{"-c", "private-*"}, lines(recMsg8, recTyping, recMsg9, recByHand)},
 		{[]string{"-c", "presence-*", "-c", "*.43"}, lines(recJoin, recMsg9)},
-		{[]string{"-e", "MessageSent"}, lines(recMsg8, recJoin, recMsg9, recByHand)},
-		{[]string{"-e", `App\Events\User*`}, lines(recTyping, recJoin)},
-		{[]string{"--where", "data.message.user_id=8"}, lines(recMsg8, recJoin, recByHand)},
+		{[]string{"-e", "MessageSent"}, lines(recMsg8, recMsg9, recByHand)},
+		{[]string{"-e", `App\Events\User*`}, lines(recTyping)},
+		{[]string{"-e", "member_*"}, lines(recJoin)},
+		{[]string{"--where", "data.message.user_id=8"}, lines(recMsg8, recByHand)},
 		{[]string{"-c", "private-*", "-e", "MessageSent", "--where", "data.message.user_id=8"}, lines(recMsg8, recByHand)},
 		{[]string{"--where", "ts>=2026-11-26T09:16:53Z", "-e", "*"}, lines(recTyping, recJoin, recMsg9)},
 		{[]string{"--count", "2"}, lines(recMsg8, recTyping)},
@@ -125,7 +126,7 @@ func TestReplayPrettyOnATerminal(t *testing.T) {
 	c := newCLI(t)
 	c.outTTY = true
 	c.env["NO_COLOR"] = "1"
-	res := c.run("replay", path, "-e", "MessageSent")
+	res := c.run("replay", path, "-e", "MessageSent", "-e", "member_added")
 	require.Equal(t, 0, res.code, res.stderr)
 	out := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 	require.Len(t, out, 4, res.stdout)
