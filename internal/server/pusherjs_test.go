@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,26 +33,27 @@ const (
 	nodeTimeout   = 15 * time.Second       // each script's own timeout
 )
 
-// pusherJS returns the node binary and the scripts/ directory with
-// pusher-js installed, or skips (fails with TMSWS_REQUIRE_SOKETI=1).
-func pusherJS(t *testing.T) (node, dir string) {
+// nodeScripts returns the node binary and the scripts/ directory with the
+// npm package pkg installed (pusher-js, laravel-echo) and the script dir
+// (pusherjs, echo) present, or skips (fails with TMSWS_REQUIRE_SOKETI=1).
+func nodeScripts(t *testing.T, pkg, scriptDir string) (node, dir string) {
 	t.Helper()
 	unavailable := func(why string) {
 		t.Helper()
 		if os.Getenv(envRequire) == "1" {
-			t.Fatalf("pusher-js is not usable although %s=1: %s; run scripts/test (it installs it)", envRequire, why)
+			t.Fatalf("%s is not usable although %s=1: %s; run scripts/test (it installs it)", pkg, envRequire, why)
 		}
-		t.Skipf("no pusher-js: run scripts/test (it installs pusher-js from npm); %s", why)
+		t.Skipf("no %s: run scripts/test (it installs it from npm); %s", pkg, why)
 	}
 	dir = os.Getenv(envScriptsDir)
 	if dir == "" {
 		unavailable(envScriptsDir + " is not set")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "pusher-js", "package.json")); err != nil {
-		unavailable(fmt.Sprintf("pusher-js is not installed in %s/node_modules: run scripts/soketi install", dir))
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+		unavailable(fmt.Sprintf("%s is not installed in %s/node_modules: run scripts/soketi install", pkg, dir))
 	}
-	if _, err := os.Stat(filepath.Join(dir, "pusherjs", "common.js")); err != nil {
-		unavailable(fmt.Sprintf("%s has no pusherjs/common.js", dir))
+	if _, err := os.Stat(filepath.Join(dir, scriptDir, "common.js")); err != nil {
+		unavailable(fmt.Sprintf("%s has no %s/common.js", dir, scriptDir))
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -66,57 +69,180 @@ type jsLine struct {
 	Type    string          `json:"type"`
 	Channel string          `json:"channel"`
 	Event   string          `json:"event"`
+	Listen  string          `json:"listen"`
 	Data    json.RawMessage `json:"data"`
 	UserID  string          `json:"user_id"`
 	ID      string          `json:"id"`
 	Info    json.RawMessage `json:"info"`
 	Me      string          `json:"me"`
 	Members []string        `json:"members"`
+	Users   json.RawMessage `json:"users"`
+	User    json.RawMessage `json:"user"`
+	State   string          `json:"state"`
 	Error   json.RawMessage `json:"error"`
 	Raw     string          `json:"-"`
 }
 
-// runScript runs scripts/pusherjs/<name>.js against s and returns its lines
-// and exit code.
-func runScript(t *testing.T, s *Server, name string, env ...string) ([]jsLine, int) {
+// nodeRun is a running script: its lines as they come, its stdin for
+// commands.
+type nodeRun struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr bytes.Buffer
+	began  time.Time
+	read   chan struct{} // closed once stdout is read to its end
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	lines   []jsLine
+	bad     string        // a line that is not JSON
+	changed chan struct{} // closed and replaced on every new line
+}
+
+// startScript starts scripts/<script>.js ("pusherjs/listen", "echo/cache")
+// against s: the server's address, key, path prefix and auth endpoint are
+// in the environment, with env added.
+func startScript(t *testing.T, s *Server, script string, env ...string) *nodeRun {
 	t.Helper()
-	node, dir := pusherJS(t)
+	scriptDir, _, _ := strings.Cut(script, "/")
+	pkg := "pusher-js"
+	if scriptDir == "echo" {
+		pkg = "laravel-echo"
+	}
+	node, dir := nodeScripts(t, pkg, scriptDir)
 	host, port, err := net.SplitHostPort(s.Addr())
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), nodeTimeout+10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "pusherjs", name+".js"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, script+".js"))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
-		"TMSWS_WS_HOST="+host, "TMSWS_WS_PORT="+port, "TMSWS_KEY="+s.AppKey(),
+		"TMSWS_WS_HOST="+host, "TMSWS_WS_PORT="+port, "TMSWS_KEY="+s.AppKey(), "TMSWS_WS_PATH="+s.Path(),
 		"TMSWS_AUTH_URL="+s.AuthURL(), "TMSWS_TIMEOUT_MS="+strconv.Itoa(int(nodeTimeout/time.Millisecond)),
 		// pusher-js must reach nothing but the loopback server.
 		"HTTP_PROXY=", "HTTPS_PROXY=", "http_proxy=", "https_proxy=", "NO_PROXY=*")
 	cmd.Env = append(cmd.Env, env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	began := time.Now()
-	err = cmd.Run()
-	code := 0
-	if err != nil {
-		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee, "run %s.js: %v\nstderr:\n%s", name, err, stderr.String())
-		code = ee.ExitCode()
-	}
-	t.Logf("%s.js exited %d after %v", name, code, time.Since(began).Round(time.Millisecond))
-	var lines []jsLine
-	sc := bufio.NewScanner(&stdout)
+	r := &nodeRun{t: t, name: script, cmd: cmd, read: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
+	r.stdin, err = cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = &r.stderr
+	r.began = time.Now()
+	require.NoError(t, cmd.Start(), "start %s.js", script)
+	go r.scan(stdout)
+	t.Cleanup(func() {
+		cancel()
+		<-r.read
+		_ = cmd.Wait()
+	})
+	return r
+}
+
+func (r *nodeRun) scan(stdout io.Reader) {
+	defer close(r.read)
+	sc := bufio.NewScanner(stdout)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var l jsLine
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &l), "%s.js printed a line that is not JSON: %s\nstderr:\n%s", name, sc.Text(), stderr.String())
+		err := json.Unmarshal(sc.Bytes(), &l)
 		l.Raw = sc.Text()
-		lines = append(lines, l)
+		r.mu.Lock()
+		if err != nil && r.bad == "" {
+			r.bad = l.Raw
+		}
+		r.lines = append(r.lines, l)
+		close(r.changed)
+		r.changed = make(chan struct{})
+		r.mu.Unlock()
 	}
+}
+
+// next waits for the first line after the lines seen by earlier calls
+// that match says is the one, and returns it; it fails the test when the
+// script ends or times out first.
+func (r *nodeRun) next(what string, match func(jsLine) bool) jsLine {
+	r.t.Helper()
+	deadline := time.After(nodeTimeout)
+	for i := 0; ; {
+		r.mu.Lock()
+		lines, changed := r.lines, r.changed
+		r.mu.Unlock()
+		for ; i < len(lines); i++ {
+			if match(lines[i]) {
+				return lines[i]
+			}
+		}
+		select {
+		case <-changed:
+		case <-r.read:
+			r.mu.Lock()
+			more := len(r.lines) > i
+			r.mu.Unlock()
+			if !more {
+				r.t.Fatalf("%s.js ended before %s; it printed:\n%s\nstderr:\n%s", r.name, what, r.output(), r.stderr.String())
+			}
+		case <-deadline:
+			r.t.Fatalf("%s.js: no %s after %v; it printed:\n%s", r.name, what, nodeTimeout, r.output())
+		}
+	}
+}
+
+// nextOf waits for a line of type typ from client ("" for any).
+func (r *nodeRun) nextOf(client, typ string) jsLine {
+	r.t.Helper()
+	return r.next(fmt.Sprintf("%q line from client %q", typ, client), func(l jsLine) bool {
+		return l.Type == typ && (client == "" || l.Client == client)
+	})
+}
+
+// command writes a line on the script's stdin.
+func (r *nodeRun) command(line string) {
+	r.t.Helper()
+	_, err := io.WriteString(r.stdin, line+"\n")
+	require.NoError(r.t, err, "write %q to %s.js", line, r.name)
+}
+
+func (r *nodeRun) output() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	for _, l := range r.lines {
+		b.WriteString(l.Raw + "\n")
+	}
+	return b.String()
+}
+
+// wait waits for the script to end and returns its lines and exit code.
+func (r *nodeRun) wait() ([]jsLine, int) {
+	t := r.t
+	t.Helper()
+	<-r.read
+	err := r.cmd.Wait()
+	r.cancel()
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "run %s.js: %v\nstderr:\n%s", r.name, err, r.stderr.String())
+		code = ee.ExitCode()
+	}
+	t.Logf("%s.js exited %d after %v", r.name, code, time.Since(r.began).Round(time.Millisecond))
+	r.mu.Lock()
+	bad, lines := r.bad, r.lines
+	r.mu.Unlock()
+	require.Empty(t, bad, "%s.js printed a line that is not JSON\nstderr:\n%s", r.name, r.stderr.String())
 	if t.Failed() || code != 0 {
-		t.Logf("%s.js output:\n%s\nstderr:\n%s", name, stdout.String(), stderr.String())
+		t.Logf("%s.js output:\n%s\nstderr:\n%s", r.name, r.output(), r.stderr.String())
 	}
 	return lines, code
+}
+
+// runScript runs scripts/pusherjs/<name>.js against s to its end and
+// returns its lines and exit code.
+func runScript(t *testing.T, s *Server, name string, env ...string) ([]jsLine, int) {
+	t.Helper()
+	return startScript(t, s, "pusherjs/"+name, env...).wait()
 }
 
 func linesOf(lines []jsLine, typ string) []jsLine {
@@ -142,7 +268,17 @@ func TestPusherJSReceivesTheRecordingThroughServedAuth(t *testing.T) {
 		{Offset: 40 * time.Millisecond, Type: "event", Channel: channel, Event: "plain", Data: []byte(`"just text"`)},
 		{Offset: 50 * time.Millisecond, Type: "event", Channel: channel, Event: "list", Data: []byte(`[1,"two",{"three":3}]`)},
 	}}
-	s := start(t, Config{Recording: rec, Speed: 0})
+	for _, like := range []Like{LikePusher, LikeReverb} {
+		t.Run(like.String(), func(t *testing.T) {
+			t.Parallel()
+			testPusherJSReceivesTheRecording(t, rec, like)
+		})
+	}
+}
+
+func testPusherJSReceivesTheRecording(t *testing.T, rec *Recording, like Like) {
+	const channel = "private-chat.42"
+	s := start(t, Config{Recording: rec, Speed: 0, Like: like})
 
 	lines, code := runScript(t, s, "listen", "TMSWS_CHANNEL="+channel, "TMSWS_EXPECT=5")
 	require.Equal(t, 0, code)
@@ -175,21 +311,35 @@ func TestPusherJSDecryptsAnEncryptedRecording(t *testing.T) {
 		{Offset: 0, Type: "event", Channel: channel, Event: "secret", Data: []byte(`{"message":{"content":"for your eyes only ✓"}}`)},
 		{Offset: 5 * time.Millisecond, Type: "event", Channel: channel, Event: "secret", Data: []byte(`{"n":2}`)},
 	}}
-	s := start(t, Config{Recording: rec, Speed: 4})
+	for _, like := range []Like{LikePusher, LikeReverb} {
+		t.Run(like.String(), func(t *testing.T) {
+			t.Parallel()
+			s := start(t, Config{Recording: rec, Speed: 4, Like: like})
 
-	lines, code := runScript(t, s, "listen", "TMSWS_CHANNEL="+channel, "TMSWS_EXPECT=2")
-	require.Equal(t, 0, code)
-	events := linesOf(lines, "event")
-	require.Len(t, events, 2)
-	for i, it := range rec.Items {
-		assert.JSONEq(t, string(it.Data), string(events[i].Data), "pusher-js decrypts event %d with the shared secret from /broadcasting/auth", i)
+			lines, code := runScript(t, s, "listen", "TMSWS_CHANNEL="+channel, "TMSWS_EXPECT=2")
+			require.Equal(t, 0, code)
+			events := linesOf(lines, "event")
+			require.Len(t, events, 2)
+			for i, it := range rec.Items {
+				assert.JSONEq(t, string(it.Data), string(events[i].Data), "pusher-js decrypts event %d with the shared secret from /broadcasting/auth", i)
+			}
+		})
 	}
 }
 
 func TestPusherJSPresenceMembersJoinAndLeave(t *testing.T) {
 	t.Parallel()
+	for _, like := range []Like{LikePusher, LikeReverb} {
+		t.Run(like.String(), func(t *testing.T) {
+			t.Parallel()
+			testPusherJSPresence(t, like)
+		})
+	}
+}
+
+func testPusherJSPresence(t *testing.T, like Like) {
 	const channel = "presence-room.7"
-	s := start(t, Config{})
+	s := start(t, Config{Like: like})
 
 	lines, code := runScript(t, s, "presence", "TMSWS_CHANNEL="+channel)
 	require.Equal(t, 0, code)
@@ -229,16 +379,61 @@ func indexOf(lines []jsLine, typ string) int {
 func TestPusherJSWithoutAValidSignatureIsRefused(t *testing.T) {
 	t.Parallel()
 	const channel = "private-vault.1"
-	s := start(t, Config{Recording: &Recording{Items: []Item{{Type: "event", Channel: channel, Event: "leak", Data: []byte(`{}`)}}}})
+	for like, why := range map[Like]string{
+		LikePusher: `"code":null,"message":"Invalid signature: Expected HMAC SHA256 hex digest of `,
+		LikeReverb: `"code":4009,"message":"Connection is unauthorized"`,
+	} {
+		t.Run(like.String(), func(t *testing.T) {
+			t.Parallel()
+			s := start(t, Config{Like: like, Recording: &Recording{Items: []Item{{Type: "event", Channel: channel, Event: "leak", Data: []byte(`{}`)}}}})
 
-	lines, code := runScript(t, s, "badauth", "TMSWS_CHANNEL="+channel)
-	require.Equal(t, 0, code, "the client must see the refusal")
-	require.Len(t, linesOf(lines, "authorizing"), 1)
-	assert.Empty(t, linesOf(lines, "subscribed"))
-	assert.Empty(t, linesOf(lines, "event"), "nothing of the channel reaches a refused client")
-	errs := append(linesOf(lines, "error"), linesOf(lines, "subscription_error")...)
-	require.NotEmpty(t, errs)
-	assert.True(t, strings.Contains(string(errs[0].Error), "Invalid signature"), "the refusal says why: %s", errs[0].Raw)
-	assert.Equal(t, 0, s.Subscribers(channel))
-	assert.Equal(t, 1, s.SubscribeCount(channel))
+			lines, code := runScript(t, s, "badauth", "TMSWS_CHANNEL="+channel)
+			require.Equal(t, 0, code, "the client must see the refusal")
+			require.Len(t, linesOf(lines, "authorizing"), 1)
+			assert.Empty(t, linesOf(lines, "subscribed"))
+			assert.Empty(t, linesOf(lines, "event"), "nothing of the channel reaches a refused client")
+			assert.Empty(t, linesOf(lines, "subscription_error"), "the error names no channel")
+			errs := linesOf(lines, "error")
+			require.Len(t, errs, 1)
+			assert.Contains(t, string(errs[0].Error), why, "the refusal says why, its data decoded by pusher-js: %s", errs[0].Raw)
+			assert.Equal(t, 0, s.Subscribers(channel))
+			assert.Equal(t, 1, s.SubscribeCount(channel))
+		})
+	}
+}
+
+func TestPusherJSAnswersReverbPings(t *testing.T) {
+	t.Parallel()
+	const channel = "news"
+	s := start(t, Config{Like: LikeReverb, PingInterval: 150 * time.Millisecond})
+	lines, code := runScript(t, s, "idle", "TMSWS_CHANNEL="+channel, "TMSWS_EXPECT=3")
+	require.Equal(t, 0, code)
+	pings := linesOf(lines, "ping")
+	require.Len(t, pings, 3)
+	for _, p := range pings {
+		assert.Equal(t, "connected", p.State, "answered pings keep it connected")
+	}
+	assert.Len(t, linesOf(lines, "connected"), 1, "never dropped, so never reconnected")
+	err := s.waitFor(testCtx(t), func() bool {
+		n := 0
+		for _, f := range s.received {
+			if f.Event() == "pusher:pong" {
+				n++
+			}
+		}
+		return n == 3
+	})
+	require.NoError(t, err, "pusher-js answers each pusher:ping with pusher:pong")
+}
+
+func TestPusherJSUnderAPathPrefix(t *testing.T) {
+	t.Parallel()
+	const channel = "private-chat.42"
+	rec := &Recording{Items: []Item{ev(0, channel, "e", `{"n":1}`)}}
+	s := start(t, Config{Like: LikeReverb, Path: "/ws", Recording: rec})
+	lines, code := runScript(t, s, "listen", "TMSWS_CHANNEL="+channel, "TMSWS_EXPECT=1")
+	require.Equal(t, 0, code)
+	events := linesOf(lines, "event")
+	require.Len(t, events, 1, "pusher-js's wsPath /ws reaches /ws/app/KEY")
+	assert.JSONEq(t, `{"n":1}`, string(events[0].Data))
 }

@@ -8,6 +8,7 @@
 //   TMSWS_WS_HOST      WebSocket host (default 127.0.0.1)
 //   TMSWS_WS_PORT      WebSocket port (required)
 //   TMSWS_KEY          app key (default app-key)
+//   TMSWS_WS_PATH      a path prefix before /app/KEY (pusher-js wsPath; Reverb's REVERB_SERVER_PATH)
 //   TMSWS_AUTH_URL     channel authorization endpoint, e.g. http://127.0.0.1:PORT/broadcasting/auth
 //   TMSWS_CHANNEL      the channel to subscribe to
 //   TMSWS_EXPECT       how many events to wait for (listen.js)
@@ -42,6 +43,7 @@ const settings = {
   host: env('TMSWS_WS_HOST', '127.0.0.1'),
   port: Number(env('TMSWS_WS_PORT')),
   key: env('TMSWS_KEY', 'app-key'),
+  wsPath: env('TMSWS_WS_PATH', ''),
   authURL: env('TMSWS_AUTH_URL', ''),
   channel: env('TMSWS_CHANNEL', ''),
   expect: Number(env('TMSWS_EXPECT', '0')),
@@ -54,23 +56,37 @@ if (process.env.TMSWS_PUSHER_DEBUG === '1') {
 
 const clients = [];
 
-// connect makes a pusher-js client for the loopback server: plain ws only,
-// no stats, no other host ever tried. extra overrides options (e.g. a custom
-// channelAuthorization).
+// connectionOptions are the pusher-js options for the loopback server:
+// plain ws only, no stats, no other host ever tried.
+function connectionOptions() {
+  const options = {
+    wsHost: settings.host,
+    wsPort: settings.port,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    enableStats: false,
+  };
+  if (settings.wsPath) options.wsPath = settings.wsPath;
+  return options;
+}
+
+// connect makes a pusher-js client for the loopback server. extra
+// overrides options (e.g. a custom channelAuthorization).
 function connect(name, extra) {
   const options = Object.assign(
+    connectionOptions(),
     {
       cluster: 'local', // required by pusher-js; unused since wsHost is set
-      wsHost: settings.host,
-      wsPort: settings.port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      enableStats: false,
       channelAuthorization: { endpoint: settings.authURL, transport: 'ajax' },
     },
     extra || {},
   );
-  const pusher = new Pusher(settings.key, options);
+  return track(name, new Pusher(settings.key, options));
+}
+
+// track reports a pusher-js client's connection (its states, socket id and
+// errors) and disconnects it when the script finishes.
+function track(name, pusher) {
   clients.push(pusher);
   pusher.connection.bind('state_change', (s) => emit({ client: name, type: 'state', from: s.previous, to: s.current }));
   pusher.connection.bind('connected', () => emit({ client: name, type: 'connected', socket_id: pusher.connection.socket_id }));
@@ -111,4 +127,19 @@ function done() {
   finish(0);
 }
 
-module.exports = { Pusher, settings, emit, fail, connect, describe, done };
+// commands calls handle with each line the test writes on stdin.
+function commands(handle) {
+  let buf = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) handle(line);
+    }
+  });
+}
+
+module.exports = { Pusher, settings, emit, fail, env, connect, connectionOptions, track, describe, done, commands };
