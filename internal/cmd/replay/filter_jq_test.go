@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/filter"
 	"github.com/amusoft/tmsws/internal/record"
 )
 
@@ -63,8 +65,8 @@ func chatRecording(n int) []byte {
 			r.Data = []byte(`{"user":{"id":` + uid + `},"typing":true}`)
 		case 4:
 			r.Type, r.Channel, r.UserID, r.Data = record.TypeMemberAdded, "presence-chat.42", uid, []byte(`{"name":"User `+uid+`"}`)
-		default:
-			r.Type, r.Channel, r.UserID = record.TypeMemberRemoved, "presence-chat.42", uid
+		default: // the user who joined just before leaves
+			r.Type, r.Channel, r.UserID = record.TypeMemberRemoved, "presence-chat.42", strconv.Itoa(1+(i-1)%9)
 		}
 		buf = r.AppendJSON(buf)
 	}
@@ -116,5 +118,37 @@ func TestFiltersKeepWhatJqKeeps(t *testing.T) {
 			require.NoError(t, res.err, res.stderr)
 			assert.Empty(t, res.stdout)
 		})
+	}
+}
+
+// TestServePlaysWhatTheFiltersKeep: replay --serve (LoadRecording) selects
+// by the same rule, so a filtered recording plays no member record that
+// fails the filters.
+func TestServePlaysWhatTheFiltersKeep(t *testing.T) {
+	t.Parallel()
+	recording := chatRecording(600)
+	for _, tt := range []struct {
+		events, wheres []string
+		types          []string // the types played
+		n              int
+	}{
+		{[]string{"MessageSent"}, []string{"data.message.user_id=8"}, []string{record.TypeEvent}, strings.Count(jqMessageSentBy8(t, recording), "\n")},
+		{[]string{"member_*"}, []string{"user_id=8"}, []string{record.TypeMemberAdded, record.TypeMemberRemoved},
+			strings.Count(string(recording), `"user_id":"8"`)},
+		{nil, []string{"message.user_id=8"}, nil, 0},
+	} {
+		flt, err := filter.Compile(tt.events, tt.wheres)
+		require.NoError(t, err)
+		rec, bad, err := LoadRecording(t.Context(), []string{"-"}, bytes.NewReader(recording), flt, 0)
+		require.NoError(t, err)
+		require.Empty(t, bad)
+		var types []string
+		for _, it := range rec.Items {
+			if !slices.Contains(types, it.Type) {
+				types = append(types, it.Type)
+			}
+		}
+		assert.Equal(t, tt.types, types, "%v %v", tt.events, tt.wheres)
+		assert.Len(t, rec.Items, tt.n, "%v %v", tt.events, tt.wheres)
 	}
 }
