@@ -105,6 +105,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Addr:           "127.0.0.1:0",
 		AppKey:         "tmsws-demo",
 		AppSecret:      hex.EncodeToString(secret),
+		Like:           server.LikeReverb, // what a TMS app runs against
 		Recording:      rec,
 		Speed:          opts.Speed,
 		Loop:           opts.Loop,

@@ -45,6 +45,7 @@ type Options struct {
 	// message a client may send (bytes; 0 = no limit).
 	MaxMessageSize int64
 	AllowOrigins   []string // --allow-origin: with Serve, browser origins let in besides loopback ones
+	Like           string   // --like: with Serve, the server imitated where they differ: "reverb" (default) or "pusher"
 
 	// Now and Sleep are the clock of --speed; nil means the real one.
 	Now   func() time.Time
@@ -100,6 +101,21 @@ and checks signatures against --app-secret (default "` + DefaultServeSecret + `"
 for local use). Malformed lines are reported the same way and skipped; the
 server starts anyway. It runs until Ctrl-C.
 
+Where Laravel Reverb and Pusher Channels differ, the server behaves like
+Reverb, the stand-in for a production Reverb: pusher:error data is a JSON
+string, a bad channel signature gets 4009 "Connection is unauthorized",
+errors are messages followed by a TCP drop (no close codes, but 1009 for a
+message over --max-message-size), client events are relayed on public
+channels too (from subscribers, with object data), pong has no data, and a
+client silent for activity_timeout (30 s) is pinged and dropped 30 s later
+if it does not answer. --like pusher behaves like Pusher instead (object
+errors, close codes, 4301 for client events on public channels, no pings).
+Cache channels (cache-, private-cache-, presence-cache-) get their last
+event, or pusher:cache_miss, right after subscribing, in both. --ws-path
+PATH (Reverb's REVERB_SERVER_PATH, pusher-js wsPath) serves the WebSocket
+at PATH/app/KEY and the HTTP API at PATH/apps/ID/..., signed without PATH;
+/broadcasting/auth stays at the root.
+
 The server treats its clients as strangers. A message larger than
 --max-message-size (default 10000 bytes, Reverb's limit; 0 = none) closes
 that client's connection with 1009; a client that stops reading is dropped
@@ -152,6 +168,7 @@ without --app-secret the secret is then a random one, printed there.`,
 	fl.BoolVar(&opts.Loop, "loop", false, "with --serve: play the recording again and again")
 	fl.Int64Var(&opts.MaxMessageSize, "max-message-size", defaultMaxMessageSize, "with --serve: close the connection (1009) of a client that sends a message larger than `BYTES`, as Reverb does; 0 = no limit")
 	fl.StringArrayVar(&opts.AllowOrigins, "allow-origin", nil, "with --serve: also let browser pages from `ORIGIN` (scheme://host[:port], or * for any) connect and call /broadcasting/auth; repeatable")
+	fl.StringVar(&opts.Like, "like", defaultLike, "with --serve: where Laravel Reverb and Pusher Channels differ, behave like `SERVER`: reverb or pusher")
 	return cmd
 }
 

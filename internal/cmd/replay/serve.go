@@ -27,9 +27,29 @@ const DefaultServeSecret = "tmsws-local-secret"
 // max_message_size.
 const defaultMaxMessageSize = server.DefaultMaxMessageSize
 
-// validateServeLimits checks --max-message-size and --allow-origin.
+// defaultLike is the default of --like: the server is a stand-in for a
+// production Reverb.
+const defaultLike = "reverb"
+
+// like is the server --like names; validateServeLimits has checked it.
+func (o *Options) like() server.Like {
+	if o.Like == "" {
+		return server.LikeReverb
+	}
+	l, _ := server.ParseLike(o.Like)
+	return l
+}
+
+// validateServeLimits checks --max-message-size, --allow-origin and --like.
 func (o *Options) validateServeLimits() error {
+	if o.Like != "" {
+		if _, err := server.ParseLike(o.Like); err != nil {
+			return &cmdutil.UsageError{Msg: "--like: " + err.Error(), Hint: "reverb imitates Laravel Reverb (the default), pusher Pusher Channels"}
+		}
+	}
 	switch {
+	case o.Serve == "" && o.Like != "" && o.like() != server.LikeReverb:
+		return &cmdutil.UsageError{Msg: "--like needs --serve", Hint: "it chooses how the server of --serve ADDR behaves"}
 	case o.MaxMessageSize < 0:
 		return &cmdutil.UsageError{Msg: fmt.Sprintf("--max-message-size must be 0 or more, got %d", o.MaxMessageSize),
 			Hint: "give the largest message in bytes a client may send (Reverb's limit is 10000), or 0 for no limit"}
@@ -179,6 +199,8 @@ func runServe(ctx context.Context, opts *Options) error {
 		Addr:           opts.Serve,
 		AppKey:         s.Key,
 		AppSecret:      secret,
+		Like:           opts.like(),
+		Path:           s.WSPath,
 		Recording:      rec,
 		Speed:          opts.speed(),
 		Loop:           opts.Loop,
@@ -215,7 +237,13 @@ func runServe(ctx context.Context, opts *Options) error {
 	if srv.URL() != "ws://"+srv.Addr() {
 		here = " (from this machine)"
 	}
-	log.Info("server", "WebSocket  "+srv.URL()+"/app/"+srv.AppKey()+"?protocol=7"+here)
+	log.Info("server", "behaves    "+likeNote(srv.Like()))
+	log.Info("server", "WebSocket  "+srv.URL()+srv.Path()+"/app/"+srv.AppKey()+"?protocol=7"+here)
+	apiNote := ""
+	if srv.Path() != "" {
+		apiNote = " (signed as /apps/" + srv.AppID() + "/..., without " + srv.Path() + ")"
+	}
+	log.Info("server", "HTTP API   POST "+srv.HTTPURL()+srv.Path()+"/apps/"+srv.AppID()+"/events and /batch_events"+apiNote)
 	log.Info("server", "app key    "+srv.AppKey())
 	// A secret the user chose may be a real one: never print it, as with tokens.
 	shownSecret, exampleSecret := srv.AppSecret(), shellQuote(srv.AppSecret())
@@ -225,6 +253,9 @@ func runServe(ctx context.Context, opts *Options) error {
 	log.Info("server", "app secret "+shownSecret+secretNote)
 	log.Info("server", "auth       POST "+srv.AuthURL()+" (signs for any socket and channel)")
 	example := []string{"tmsws listen --host", host, "--port", port, "--scheme http --key", srv.AppKey(), "--app-secret", exampleSecret}
+	if srv.Path() != "" {
+		example = append(example, "--ws-path", shellQuote(srv.Path()))
+	}
 	for _, ch := range clipList(channels, 3) {
 		if ch != "..." {
 			example = append(example, "-c", shellQuote(ch))
@@ -238,6 +269,14 @@ func runServe(ctx context.Context, opts *Options) error {
 
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+// likeNote is the log's line about --like.
+func likeNote(l server.Like) string {
+	if l == server.LikeReverb {
+		return "like Laravel Reverb (string errors, no close codes but 1009, client events on public channels, pings to idle clients); --like pusher for Pusher Channels"
+	}
+	return "like Pusher Channels (object errors, close codes, client events on private and presence channels only, no pings); --like reverb for Laravel Reverb"
 }
 
 // recordedChannels are the channels of the recording in order of first

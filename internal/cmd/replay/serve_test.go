@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +52,12 @@ func (l *serveLog) String() string {
 // is ready, and returns its log and a stop function that ends it.
 func serve(t *testing.T, addr, secret string) (log *serveLog, stop func()) {
 	t.Helper()
+	return serveWith(t, addr, secret, nil)
+}
+
+// serveWith is serve with the options changed by edit first.
+func serveWith(t *testing.T, addr, secret string, edit func(*Options)) (log *serveLog, stop func()) {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "rec.jsonl")
 	require.NoError(t, os.WriteFile(file, []byte(`{"type":"event","channel":"private-chat.42","event":"e","data":{"n":1}}`+"\n"), 0o600))
 	io, _, _, _ := iostreams.Test()
@@ -61,6 +68,9 @@ func serve(t *testing.T, addr, secret string) (log *serveLog, stop func()) {
 		Settings: &config.Settings{Key: "app-key", AppSecret: secret, Color: "never"},
 		Files:    []string{file},
 		Serve:    addr,
+	}
+	if edit != nil {
+		edit(opts)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -275,6 +285,94 @@ func TestServePassesTheLimits(t *testing.T) {
 		if err != nil {
 			assert.True(t, websocket.IsCloseError(err, websocket.CloseMessageTooBig), "want 1009, got %v", err)
 			break
+		}
+	}
+}
+
+// subscribeWith subscribes to private-chat.42 through wsURL with auth and
+// returns the server's reply.
+func subscribeWith(t *testing.T, wsURL, auth string) gjson.Result {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL, nil)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	defer ws.Close()
+	require.NoError(t, ws.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, _, err = ws.ReadMessage()
+	require.NoError(t, err)
+	require.NoError(t, ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"pusher:subscribe","data":{"channel":"private-chat.42","auth":`+strconv.Quote(auth)+`}}`)))
+	_, reply, err := ws.ReadMessage()
+	require.NoError(t, err)
+	return gjson.ParseBytes(reply)
+}
+
+func TestServeBehavesLikeReverbUnlessToldPusher(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		like    string // --like; "" for the default
+		logSays string
+		error   string // the data of the answer to a bad signature, decoded
+		encoded gjson.Type
+	}{
+		{"", "behaves    like Laravel Reverb", `{"code":4009,"message":"Connection is unauthorized"}`, gjson.String},
+		{"reverb", "behaves    like Laravel Reverb", `{"code":4009,"message":"Connection is unauthorized"}`, gjson.String},
+		{"pusher", "behaves    like Pusher Channels", "", gjson.JSON},
+	}
+	for _, tt := range tests {
+		t.Run("like="+tt.like, func(t *testing.T) {
+			t.Parallel()
+			log, stop := serveWith(t, "127.0.0.1:0", "", func(o *Options) { o.Like = tt.like })
+			out := log.String()
+			assert.Contains(t, out, tt.logSays)
+			reply := subscribeWith(t, match(t, wsRE, out), "app-key:"+strings.Repeat("0", 64))
+			require.Equal(t, "pusher:error", reply.Get("event").String(), reply.Raw)
+			d := reply.Get("data")
+			assert.Equal(t, tt.encoded, d.Type, "Reverb sends the error's data as a JSON string, Pusher as an object: %s", reply.Raw)
+			if tt.error != "" {
+				assert.JSONEq(t, tt.error, d.Str)
+			} else {
+				assert.Equal(t, gjson.Null, d.Get("code").Type)
+				assert.Contains(t, d.Get("message").String(), "Invalid signature")
+			}
+			stop()
+		})
+	}
+}
+
+func TestServeUnderAWSPath(t *testing.T) {
+	t.Parallel()
+	log, stop := serveWith(t, "127.0.0.1:0", "", func(o *Options) { o.Settings.WSPath = "/reverb" })
+	out := log.String()
+	url := match(t, wsRE, out)
+	assert.Contains(t, url, "/reverb/app/app-key?protocol=7", "the WebSocket line shows the prefix")
+	assert.Regexp(t, `HTTP API   POST http://127\.0\.0\.1:\d+/reverb/apps/app-id/events and /batch_events \(signed as /apps/app-id/\.\.\., without /reverb\)`, out)
+	assert.Regexp(t, `try        tmsws listen .* --ws-path /reverb`, out)
+	assert.Equal(t, "pusher_internal:subscription_succeeded", subscribePrivate(t, url, DefaultServeSecret).Get("event").String())
+	_, resp, err := websocket.DefaultDialer.DialContext(t.Context(), strings.Replace(url, "/reverb/app/", "/app/", 1), nil)
+	require.Error(t, err, "not at the root")
+	_ = resp.Body.Close()
+	assert.Equal(t, 404, resp.StatusCode)
+	stop()
+}
+
+func TestServeLikeFlag(t *testing.T) {
+	t.Parallel()
+	o, err := parse(t, "a.jsonl", "--serve", "127.0.0.1:6001")
+	require.NoError(t, err)
+	assert.Equal(t, server.LikeReverb, o.like(), "Reverb by default")
+	o, err = parse(t, "a.jsonl", "--serve", "127.0.0.1:6001", "--like", "pusher")
+	require.NoError(t, err)
+	assert.Equal(t, server.LikePusher, o.like())
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"a", "--serve", ":1", "--like", "soketi"}, `--like: "soketi" is not a server to behave like: use reverb (Laravel Reverb) or pusher (Pusher Channels)`},
+		{[]string{"a", "--like", "pusher"}, "--like needs --serve"},
+	} {
+		_, err := parse(t, tt.args...)
+		if assert.Error(t, err, tt.args) {
+			assert.Contains(t, err.Error(), tt.want)
 		}
 	}
 }
