@@ -67,7 +67,14 @@ func readUntil(t *testing.T, c *client, event string) {
 // the sender and relay to the peer only frames a browser accepts, and must
 // go on serving: after every input the sender's ping is answered, the peer
 // receives a published event, and at the end a new client is served.
-func FuzzServerMessage(f *testing.F) {
+func FuzzServerMessage(f *testing.F) { fuzzServerMessage(f, LikePusher) }
+
+// FuzzServerMessageReverb is FuzzServerMessage against the server as
+// replay --serve and demo run it: like Reverb, which relays client events
+// on public channels, accepts any channel name and decodes string data.
+func FuzzServerMessageReverb(f *testing.F) { fuzzServerMessage(f, LikeReverb) }
+
+func fuzzServerMessage(f *testing.F, like Like) {
 	const (
 		private  = "private-fuzz"
 		presence = "presence-fuzz"
@@ -98,13 +105,17 @@ func FuzzServerMessage(f *testing.F) {
 		`{"event":"pusher:subscribe","data":{"channel":"chat"},"event":"pusher:ping"}`,
 		`{"event":"pusher:subscribe","data":{"channel":["chat"]}}`,
 		`{"event":"pusher:signin","data":{"auth":"x","user_data":"{}"}}`,
+		"{\"event\":\"client-x\",\"channel\":\"" + public + "\",\"data\":\"{\\\"t\\\":\\\"\xff\\\"}\"}",
+		`{"event":"pusher:subscribe","data":{"channel":"cache-fuzz"}}`,
+		"{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"\x1b[2J\xff\"}}",
+		`{"event":"hello","channel":"` + public + `","data":[1]}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 
 	var panics panicLog
-	s, err := Start(Config{NoHistory: true, Logf: panics.logf}) // no message size limit: deep inputs reach the handler
+	s, err := Start(Config{Like: like, NoHistory: true, Logf: panics.logf}) // no message size limit: deep inputs reach the handler
 	require.NoError(f, err)
 	f.Cleanup(func() { _ = s.Close() })
 

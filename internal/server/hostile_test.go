@@ -445,3 +445,32 @@ func TestHostileInvalidUTF8IsFixedBeforeItGoesOut(t *testing.T) {
 	}
 	stillServes(t, s)
 }
+
+// Like Reverb, the server takes any channel name: what a client names
+// comes back to it (and to the channel's other members) as valid JSON and
+// UTF-8, and the log quotes it clipped and escaped.
+func TestHostileReverbChannelNames(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("A", 1<<20) + `\u001b[2J` + "\xff" // as JSON: ESC, then a byte that is not UTF-8
+	var log logLines
+	s := start(t, Config{Like: LikeReverb, Logf: log.logf})
+	a, _ := connect(t, s)
+	b, _ := connect(t, s)
+	for _, c := range []*client{a, b} {
+		c.send(`{"event":"pusher:subscribe","data":{"channel":"` + huge + `"}}`)
+		raw := c.readRaw()
+		require.True(t, utf8.Valid(raw))
+		assert.Equal(t, "pusher_internal:subscription_succeeded", checkOut(t, raw).Get("event").String())
+	}
+	a.send(`{"event":"client-x","channel":"` + huge + `","data":{"n":1}}`)
+	raw := b.readRaw()
+	msg := checkOut(t, raw)
+	assert.Equal(t, strings.Repeat("A", 1<<20)+"\x1b[2J\ufffd", msg.Get("channel").String(), "escaped in JSON, invalid UTF-8 replaced")
+	a.send(`{"event":"pusher:unsubscribe","data":{"channel":"` + huge + `"}}`)
+	a.expectNoReply()
+	stillServes(t, s)
+	assert.Less(t, len(log.longest()), 1024, "%.300s", log.longest())
+	for _, l := range log.all() {
+		assert.NotContains(t, l, "\x1b", "escaped in the log")
+	}
+}

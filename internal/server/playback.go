@@ -63,7 +63,7 @@ func (s *Server) indexRecording(rec *Recording) map[string][]Item {
 // the line is written before the client can see any reply.
 func (s *Server) logPlaybackLocked(c *Conn, channel string) {
 	if items := s.recorded[channel]; len(items) > 0 {
-		s.logf("playing %d events on %s to socket %s", len(items), channel, c.socketID)
+		s.logf("playing %d events on %s to socket %s", len(items), clip(channel), c.socketID)
 	}
 }
 
