@@ -274,9 +274,6 @@ func (f *Filter) matchName(typ, event string) bool {
 	if len(f.globs) == 0 {
 		return true
 	}
-	if !namedByEvent(typ) {
-		event = ""
-	}
 	if typ == record.TypeEvent {
 		short := record.ShortEvent(event)
 		for i := range f.globs {
@@ -286,6 +283,9 @@ func (f *Filter) matchName(typ, event string) bool {
 			}
 		}
 		return false
+	}
+	if !namedByEvent(typ) {
+		event = ""
 	}
 	for i := range f.globs {
 		g := &f.globs[i]
