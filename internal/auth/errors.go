@@ -357,7 +357,9 @@ func locationText(base *url.URL, loc string) string {
 // CleanMessage makes a server message safe to print: one line, printable,
 // at most 200 characters, with every secret replaced by "[redacted]".
 func CleanMessage(msg string, secrets ...string) string {
-	msg = scrub(msg, secrets)
+	// Printable first, then scrubbed: a control character hidden inside a
+	// secret ("pass\x7fword") would otherwise survive the scrub and vanish
+	// afterwards, leaving the secret.
 	msg = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == '\t' {
 			return ' '
@@ -368,6 +370,7 @@ func CleanMessage(msg string, secrets ...string) string {
 		return r
 	}, msg)
 	msg = strings.Join(strings.Fields(msg), " ")
+	msg = scrub(msg, secrets)
 	const limit = 200
 	if r := []rune(msg); len(r) > limit {
 		msg = string(r[:limit]) + "…"
