@@ -92,6 +92,11 @@ func (r *Record) setField(key string, v gjson.Result) error {
 		return setString(&r.UserID, key, v)
 	case "socket_id":
 		return setString(&r.SocketID, key, v)
+	case "cached":
+		if v.Type != gjson.True && v.Type != gjson.False {
+			return fmt.Errorf("cached is %s, not true or false", describe(v))
+		}
+		r.Cached = v.Type == gjson.True
 	case "message":
 		return setString(&r.Message, key, v)
 	case "code":

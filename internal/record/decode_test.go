@@ -24,6 +24,8 @@ func TestDecodeRoundTrip(t *testing.T) {
 		{"no data", Record{TS: ts, Type: TypeEvent, Channel: "chat", Event: "Bare"}},
 		{"member added", Record{TS: ts, Type: TypeMemberAdded, Channel: "presence-chat.42", UserID: "9", Data: []byte(`{"name":"Bob"}`)}},
 		{"member removed", Record{TS: ts, Type: TypeMemberRemoved, Channel: "presence-chat.42", UserID: "9"}},
+		{"cached event", Record{TS: ts, Type: TypeEvent, Channel: "cache-prices", Event: "PriceChanged", Cached: true, Data: []byte(`{"usd":1}`), SocketID: "1.2"}},
+		{"cache miss", Record{TS: ts, Type: TypeCacheMiss, Channel: "cache-prices", SocketID: "1.2"}},
 		{"reconnecting", Record{TS: ts, Type: TypeReconnecting, Message: "closed with 4200", Code: 4200, Attempt: 2, Delay: 4500 * time.Millisecond}},
 		{"error", Record{TS: ts, Type: TypeError, Message: "ünïcødé ✓ \u2028 tab\t", Code: -1}},
 		{"zero time", Record{Type: TypeConnected, SocketID: "1.2"}},
@@ -61,6 +63,8 @@ func TestDecodeDefaultsAndLeniency(t *testing.T) {
 		{"spaces and newline", " \t{ \"event\" : \"E\" , \"data\" : { \"a\" : 1 } }\r\n", Record{Type: TypeEvent, Event: "E", Data: []byte(`{ "a" : 1 }`)}},
 		{"escaped key", `{"ev\u0065nt":"E"}`, Record{Type: TypeEvent, Event: "E"}},
 		{"last duplicate wins", `{"event":"A","event":"B"}`, Record{Type: TypeEvent, Event: "B"}},
+		{"cached false", `{"event":"E","cached":false}`, Record{Type: TypeEvent, Event: "E"}},
+		{"cached null", `{"event":"E","cached":null}`, Record{Type: TypeEvent, Event: "E"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +121,8 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"attempt":1.5}`, "attempt 1.5 is not an integer"},
 		{`{"delay":"soon"}`, `delay "soon" is not a duration`},
 		{`{"delay":3}`, "delay is a number (3), not a string"},
+		{`{"cached":"true"}`, `cached is a string ("true"), not true or false`},
+		{`{"cached":1}`, "cached is a number (1), not true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {

@@ -21,6 +21,9 @@ const (
 	TypeReconnecting      = "reconnecting"
 	TypeError             = "error"
 	TypeProtocol          = "protocol"
+	// TypeCacheMiss is a cache channel's pusher:cache_miss: the server had
+	// no last event to replay on subscribing.
+	TypeCacheMiss = "cache_miss"
 )
 
 // Record is one line of output. Data holds raw JSON: the event's data
@@ -34,6 +37,10 @@ type Record struct {
 	Data     []byte // raw JSON value, or nil
 	UserID   string
 	SocketID string
+	// Cached marks the event a cache channel's server replayed from its
+	// cache right after the subscription: its last event, sent before this
+	// run (or before the reconnect), not a new one.
+	Cached bool
 
 	// Lifecycle details (connected, reconnecting, disconnected, error,
 	// subscription_error). Zero values are omitted.
@@ -44,10 +51,11 @@ type Record struct {
 }
 
 // IsDefault reports whether the record belongs to the default JSON output
-// (events and presence changes); the others need --show-protocol.
+// (events, presence changes and cache misses: on a cache channel a miss is
+// all a subscription shows); the others need --show-protocol.
 func (r *Record) IsDefault() bool {
 	switch r.Type {
-	case TypeEvent, TypeMemberAdded, TypeMemberRemoved:
+	case TypeEvent, TypeMemberAdded, TypeMemberRemoved, TypeCacheMiss:
 		return true
 	}
 	return false
@@ -78,6 +86,9 @@ func (r *Record) AppendJSON(buf []byte) []byte {
 	if r.Event != "" {
 		buf = append(buf, `,"event":`...)
 		buf = AppendString(buf, r.Event)
+	}
+	if r.Cached {
+		buf = append(buf, `,"cached":true`...)
 	}
 	if r.Data != nil {
 		buf = append(buf, `,"data":`...)

@@ -24,6 +24,27 @@ func TestAppendJSONMatchesContract(t *testing.T) {
 	assert.Equal(t, want, string(r.AppendJSON(nil)))
 }
 
+func TestAppendJSONCache(t *testing.T) {
+	t.Parallel()
+	ts := time.Date(2026, 11, 26, 9, 16, 54, 0, time.UTC)
+	r := Record{TS: ts, Type: TypeEvent, Channel: "cache-prices", Event: "PriceChanged", Cached: true, Data: []byte(`{"usd":1}`), SocketID: "1.2"}
+	assert.Equal(t, `{"ts":"2026-11-26T09:16:54Z","type":"event","channel":"cache-prices","event":"PriceChanged","cached":true,"data":{"usd":1},"socket_id":"1.2"}`+"\n", string(r.AppendJSON(nil)))
+	r.Cached = false
+	assert.NotContains(t, string(r.AppendJSON(nil)), "cached", "only when true")
+	miss := Record{TS: ts, Type: TypeCacheMiss, Channel: "cache-prices", SocketID: "1.2"}
+	assert.Equal(t, `{"ts":"2026-11-26T09:16:54Z","type":"cache_miss","channel":"cache-prices","socket_id":"1.2"}`+"\n", string(miss.AppendJSON(nil)))
+}
+
+func TestIsDefault(t *testing.T) {
+	t.Parallel()
+	for _, ty := range []string{TypeEvent, TypeMemberAdded, TypeMemberRemoved, TypeCacheMiss} {
+		assert.True(t, (&Record{Type: ty}).IsDefault(), ty)
+	}
+	for _, ty := range []string{TypeSubscribed, TypeSubscriptionError, TypeConnected, TypeDisconnected, TypeReconnecting, TypeError, TypeProtocol} {
+		assert.False(t, (&Record{Type: ty}).IsDefault(), ty)
+	}
+}
+
 func TestAppendJSONLifecycleAndLocalTime(t *testing.T) {
 	t.Parallel()
 	loc := time.FixedZone("X", 5*3600)
