@@ -175,43 +175,69 @@ func assertCleanTerminal(t *testing.T, name, s string) {
 	}
 }
 
-// TestAttackHugeFirstFrame: a 256 MB pusher:connection_established. The
-// frame limit holds from the first frame: the connection is dropped with a
-// clear error naming the limit and the flag, a reconnect follows, and the
-// process never holds more than about the limit.
+// TestAttackHugeFirstFrame: a 256 MB frame, as the greeting and on a live
+// connection. The frame limit holds from the first frame on: a first
+// connection whose greeting breaks it exits 4 at once with a clear error
+// naming the limit and the flag (the first connection is not retried); on
+// an established connection the frame drops it with 1009, a reconnect
+// follows, and the process never holds more than about the limit.
 func TestAttackHugeFirstFrame(t *testing.T) {
 	t.Parallel()
-	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
-		if c.N == 1 {
-			w, err := c.NextWriter(websocket.TextMessage)
-			if err != nil {
-				return
-			}
-			chunk := bytes.Repeat([]byte("a"), mib)
-			_, _ = w.Write([]byte(`{"event":"pusher:connection_established","data":"`))
-			for range 256 {
-				if _, err := w.Write(chunk); err != nil {
-					return // the client gave up on it
-				}
-			}
-			_ = w.Close()
+	// huge writes a 256 MB text frame that starts with prefix, until the
+	// client gives up on it.
+	huge := func(c *hostiletest.Conn, prefix string) {
+		w, err := c.NextWriter(websocket.TextMessage)
+		if err != nil {
 			return
 		}
-		_ = c.Established(`"activity_timeout":30`)
-		c.ConfirmSubscribe()
-		_ = c.Send(hostiletest.Event("chat", "after", `{"ok":1}`))
-		c.Serve()
+		chunk := bytes.Repeat([]byte("a"), mib)
+		_, _ = w.Write([]byte(prefix))
+		for range 256 {
+			if _, err := w.Write(chunk); err != nil {
+				return // the client gave up on it
+			}
+		}
+		_ = w.Close()
+	}
+	t.Run("the greeting: exit 4", func(t *testing.T) {
+		t.Parallel()
+		h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+			huge(c, `{"event":"pusher:connection_established","data":"`)
+		})
+		res := tmsws(t, at(h), "listen", "-c", "chat", "--json", "--reconnect-delay", "10ms").run(t)
+		assert.Equal(t, ExitConnection, res.code, res.stderr)
+		assert.Contains(t, res.stderr, "error: connect ws://"+h.Host()+":"+h.Port()+"/app/app-key")
+		assert.Contains(t, res.stderr, ": 1009 a frame larger than the 16 MiB limit (--max-frame)")
+		assert.Contains(t, res.stderr, "hint: raise the limit with --max-frame if the server really sends frames this large")
+		assert.NotContains(t, res.stderr, "reconnecting")
+		assert.Equal(t, 1, h.Conns(), "one attempt")
+		assert.Empty(t, res.stdout)
 	})
-	p := tmsws(t, at(h), "listen", "-c", "chat", "--json", "--reconnect-delay", "10ms")
-	require.NoError(t, p.cmd.Start())
-	p.waitOutput(t, `"event":"after"`)
-	peak := p.peakRSS(t)
-	res := p.interrupt(t)
-	assert.Equal(t, ExitInterrupted, res.code, res.stderr)
-	assert.Contains(t, res.stderr, "1009 a frame larger than the 16 MiB limit (--max-frame)")
-	assert.Contains(t, res.stderr, "reconnecting")
-	t.Logf("256 MB first frame: peak RSS %.1f MiB (limit 16 MiB; bound 3x = 48 MiB)", float64(peak)/mib)
-	assert.Less(t, peak, int64(48*mib), "peak RSS must stay under 3x the frame limit")
+	t.Run("on an established connection: a reconnect", func(t *testing.T) {
+		t.Parallel()
+		h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+			_ = c.Established(`"activity_timeout":30`)
+			c.ConfirmSubscribe()
+			if c.N == 1 {
+				huge(c, `{"event":"big","channel":"chat","data":"`)
+				return
+			}
+			_ = c.Send(hostiletest.Event("chat", "after", `{"ok":1}`))
+			c.Serve()
+		})
+		p := tmsws(t, at(h), "listen", "-c", "chat", "--json", "--reconnect-delay", "10ms")
+		require.NoError(t, p.cmd.Start())
+		p.waitOutput(t, `"event":"after"`)
+		peak := p.peakRSS(t)
+		res := p.interrupt(t)
+		assert.Equal(t, ExitInterrupted, res.code, res.stderr)
+		assert.Contains(t, res.stderr, "1009 a frame larger than the 16 MiB limit (--max-frame)")
+		assert.Contains(t, res.stderr, "reconnecting")
+		assert.NotContains(t, res.stdout, `"event":"big"`)
+		assert.Equal(t, 2, h.Conns())
+		t.Logf("256 MB frame on a live connection: peak RSS %.1f MiB (limit 16 MiB; bound 3x = 48 MiB)", float64(peak)/mib)
+		assert.Less(t, peak, int64(48*mib), "peak RSS must stay under 3x the frame limit")
+	})
 }
 
 // TestAttackDeepNesting: 10,000,000 '[' and as many ']' (20 MB, under a

@@ -47,8 +47,12 @@ type Options struct {
 	Channels   []string
 	Authorizer Authorizer
 
+	// The first connection is made once: when it fails, Run returns its
+	// ConnError at once (a misconfiguration far more often than an
+	// outage). Once a connection has succeeded, a lost one is made again:
 	// ReconnectAttempts is how many reconnects in a row may fail before Run
-	// gives up; 0 retries forever. ReconnectDelay is the first delay (3s).
+	// gives up, 0 retries forever. ReconnectDelay is the first delay (3s);
+	// it grows by half on each failure, jittered, up to MaxReconnectDelay.
 	ReconnectAttempts int
 	ReconnectDelay    time.Duration
 
@@ -59,7 +63,7 @@ type Options struct {
 
 	// MaxFrame is the largest frame accepted, the first included
 	// (DefaultMaxFrame); a larger one drops the connection with 1009 and
-	// a reconnect follows. ReadAhead bounds the bytes read but not yet
+	// a reconnect follows (on the first connection: Run fails). ReadAhead bounds the bytes read but not yet
 	// handled (DefaultReadAhead), so a slow Sink slows the socket down
 	// instead of filling memory.
 	MaxFrame  int64
@@ -75,13 +79,32 @@ const (
 	DefaultReadAhead = 4 << 20
 )
 
+// MaxReconnectDelay caps the delay between reconnect attempts (unless
+// ReconnectDelay itself is larger).
+const MaxReconnectDelay = 30 * time.Second
+
+// Windows of the two "right after" rules (see session.go): a pusher:error
+// is the cause of a TCP drop only when the drop is the next thing read and
+// comes within ErrorDropWindow of it; on a cache channel the first event
+// after the confirmation is the server's cached one only when it comes
+// within CacheWindow of it.
+const (
+	ErrorDropWindow = time.Second
+	CacheWindow     = time.Second
+)
+
 // Client is one logical connection that survives reconnects.
 type Client struct {
 	opts Options
+	// connected is set once a handshake has succeeded: from then on a lost
+	// connection is made again; before, a failure ends Run.
+	connected bool
 	// everSubscribed is set once every channel has been confirmed; from
 	// then on passing authorization failures are retried.
 	everSubscribed bool
-	rand           func() float64
+	// The windows of the "right after" rules; tests shrink them.
+	errorDropWindow, cacheWindow time.Duration
+	rand                         func() float64
 	// sleep waits for d or ctx; tests replace it to observe delays.
 	sleep func(ctx context.Context, d time.Duration) error
 	// sends carries Send's frames to the live session's run loop, the only
@@ -115,17 +138,21 @@ func New(opts Options) *Client {
 	if opts.Log == nil {
 		opts.Log = nopLogger{}
 	}
-	return &Client{opts: opts, rand: rand.Float64, sleep: sleepCtx, sends: make(chan sendRequest)}
+	return &Client{opts: opts, errorDropWindow: ErrorDropWindow, cacheWindow: CacheWindow,
+		rand: rand.Float64, sleep: sleepCtx, sends: make(chan sendRequest)}
 }
 
 // Run connects and streams records to the Sink until ctx ends, the Sink
-// stops it, a channel is refused, or reconnecting fails for good. It returns
-// ctx.Err() when ctx ended, nil on ErrStop.
+// stops it, a channel is refused, the first connection fails, or
+// reconnecting fails for good. It returns ctx.Err() when ctx ended, nil on
+// ErrStop.
 func (c *Client) Run(ctx context.Context) error {
 	failures := 0
-	for attempt := 0; ; attempt++ {
-		s, err := c.connect(ctx, attempt == 0)
+	for {
+		first := !c.connected
+		s, err := c.connect(ctx, first)
 		if err == nil {
+			c.connected = true
 			err = s.run(ctx)
 			if s.allSubscribed {
 				failures = 0
@@ -136,6 +163,12 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return c.flush(ctx.Err())
+		}
+		if s == nil && first {
+			// One attempt: a first connection that fails is a wrong
+			// host, port, scheme or key far more often than an outage,
+			// and its error says which.
+			return c.flush(err)
 		}
 		retryNow, fatal := c.classify(err)
 		if fatal != nil {
@@ -166,8 +199,13 @@ func (c *Client) flush(err error) error {
 	return err
 }
 
-// classify decides what an ended session or failed dial means: reconnect at
-// once, reconnect after a delay, or stop with a final error.
+// classify decides what an ended session or a failed reconnect means:
+// reconnect at once, reconnect after a delay, or stop with a final error.
+// Once connected, only the server's own "do not come back" codes
+// (4000–4099, 4300 and above) and refused channels stop: anything else,
+// DNS and TLS failures and HTTP refusals of the upgrade included, can be
+// the passing state of a server being restarted or redeployed, and is
+// retried (every attempt is on stderr; --reconnect-attempts bounds them).
 func (c *Client) classify(err error) (retryNow bool, fatal error) {
 	var sub *SubscriptionError
 	if errors.As(err, &sub) {
@@ -175,16 +213,11 @@ func (c *Client) classify(err error) (retryNow bool, fatal error) {
 	}
 	var ce *ConnError
 	if errors.As(err, &ce) {
-		if ce.Code != 0 {
-			switch actionFor(ce.Code) {
-			case actionStop:
-				return false, ce
-			case actionRetryNow:
-				return true, nil
-			}
-		}
-		if ce.permanent {
+		switch actionFor(ce.Code) {
+		case actionStop:
 			return false, ce
+		case actionRetryNow:
+			return true, nil
 		}
 		return false, nil
 	}
@@ -192,7 +225,11 @@ func (c *Client) classify(err error) (retryNow bool, fatal error) {
 	if errors.As(err, &d) {
 		switch actionFor(d.code) {
 		case actionStop:
-			return false, &ConnError{URL: c.opts.URL, Code: d.code, Reason: d.reason, Hint: CodeHint(d.code)}
+			hint := CodeHint(d.code)
+			if hint == "" && d.code >= 4300 {
+				hint = "the server ended the connection with an application error (4300 and above): like pusher-js, tmsws does not reconnect after it"
+			}
+			return false, &ConnError{URL: c.opts.URL, Code: d.code, Reason: d.reason, Hint: hint}
 		case actionRetryNow:
 			return true, nil
 		}
@@ -209,25 +246,22 @@ func (c *Client) classify(err error) (retryNow bool, fatal error) {
 }
 
 // delay is the wait before reconnect attempt n (1-based): the configured
-// delay first, then growing by half each time with ±20% jitter, capped at
-// 30s (or the configured delay, when that is larger).
+// delay first, then growing by half each time with ±20% jitter, never
+// above MaxReconnectDelay (or the configured delay, when that is larger).
+// Growth stops at a sixth under the cap, so that once there the jitter
+// still spreads the attempts (20–30 s) instead of piling them on 30 s.
 func (c *Client) delay(n int) time.Duration {
 	base := c.opts.ReconnectDelay
 	if n <= 1 {
 		return base
 	}
+	limit := max(MaxReconnectDelay, base)
+	top := float64(limit) / 1.2
 	d := float64(base)
-	for i := 1; i < n; i++ {
+	for i := 1; i < n && d < top; i++ {
 		d *= 1.5
 	}
-	limit := float64(30 * time.Second)
-	if float64(base) > limit {
-		limit = float64(base)
-	}
-	if d > limit {
-		d = limit
-	}
-	d *= 0.8 + 0.4*c.rand()
+	d = min(d, top) * (0.8 + 0.4*c.rand()) // rand < 1: d < limit
 	return time.Duration(d).Round(time.Millisecond)
 }
 

@@ -98,7 +98,15 @@ type harness struct {
 	cancel context.CancelFunc
 }
 
+// start runs a Client against a fresh embedded server. ReconnectAttempts
+// 0 means 5 here; -1 means forever (0 to the Client).
 func start(t *testing.T, cfg server.Config, opts Options, setup ...func(*server.Server)) *harness {
+	t.Helper()
+	return startTweaked(t, cfg, opts, nil, setup...)
+}
+
+// startTweaked is start with tweak applied to the Client before it runs.
+func startTweaked(t *testing.T, cfg server.Config, opts Options, tweak func(*Client), setup ...func(*server.Server)) *harness {
 	t.Helper()
 	srv, err := server.Start(cfg)
 	require.NoError(t, err)
@@ -112,11 +120,17 @@ func start(t *testing.T, cfg server.Config, opts Options, setup ...func(*server.
 	if opts.Authorizer == nil {
 		opts.Authorizer = &auth.Signer{Key: "app-key", Secret: "app-secret"}
 	}
-	if opts.ReconnectAttempts == 0 {
+	switch opts.ReconnectAttempts {
+	case 0:
 		opts.ReconnectAttempts = 5
+	case -1:
+		opts.ReconnectAttempts = 0
 	}
 	h.client = New(opts)
 	h.client.sleep = h.sleeps.sleep
+	if tweak != nil {
+		tweak(h.client)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	t.Cleanup(cancel)
@@ -214,38 +228,54 @@ func TestHandshakeErrorIsACloseCode(t *testing.T) {
 	}
 }
 
-func TestHandshakeBackoffAndRetryCodes(t *testing.T) {
+// TestHandshakeCodesOnAReconnect: once connected, a handshake refused with
+// a backoff or retry code is retried, and one refused with a stop code
+// (4000–4099, 4300 and above) ends Run with it.
+func TestHandshakeCodesOnAReconnect(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		code      int
-		wantDelay bool
+		code int
+		stop bool
 	}{
-		{4100, true},
+		{4001, true},
+		{4100, false},
 		{4200, false},
 		{4201, false},
+		{4301, true},
+		{4999, true},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.code), func(t *testing.T) {
 			t.Parallel()
 			h := start(t, server.Config{}, Options{Channels: []string{"chat"}}, func(s *server.Server) {
 				s.SetHandshakeFault(func(n int) *server.Refusal {
-					if n == 1 {
+					if n == 2 {
 						return &server.Refusal{Code: tt.code, Message: "go away", Then: server.ThenClose}
 					}
 					return nil
 				})
 			})
-			require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "chat", 1))
+			ctx := ctx10(t)
+			require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
+			h.srv.DropAll()
 			rec := h.sink.next(t, record.TypeReconnecting)
-			assert.Equal(t, tt.code, rec.Code)
-			assert.Equal(t, 1, rec.Attempt)
-			d := h.sleeps.all()
-			require.Len(t, d, 1)
-			if tt.wantDelay {
-				assert.Greater(t, d[0], time.Duration(0))
-			} else {
-				assert.Zero(t, d[0])
+			assert.Equal(t, 1, rec.Attempt, "the drop")
+			if tt.stop {
+				var ce *ConnError
+				require.ErrorAs(t, h.wait(t), &ce)
+				assert.Equal(t, tt.code, ce.Code)
+				assert.Len(t, h.sleeps.all(), 1, "only the drop was waited for")
+				return
 			}
+			rec = h.sink.next(t, record.TypeReconnecting)
+			assert.Equal(t, tt.code, rec.Code)
+			assert.Equal(t, 2, rec.Attempt)
+			_, err := h.srv.WaitConn(ctx, 3)
+			require.NoError(t, err)
+			require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
+			d := h.sleeps.all()
+			require.Len(t, d, 2)
+			assert.Greater(t, d[1], time.Duration(0), "a second failure in a row waits, whatever its code")
 		})
 	}
 }
@@ -261,6 +291,8 @@ func TestCloseCodeClassesOnALiveConnection(t *testing.T) {
 		{"4001 stops", func(s *server.Server) { s.CloseAll(4001, "Application does not exist") }, true, false},
 		{"4009 stops", func(s *server.Server) { s.CloseAll(4009, "You got disconnected by the app.") }, true, false},
 		{"4100 backs off", func(s *server.Server) { s.CloseAll(4100, "Over capacity") }, false, false},
+		{"4300 stops", func(s *server.Server) { s.CloseAll(4300, "Application error") }, true, false},
+		{"4301 stops", func(s *server.Server) { s.CloseAll(4301, "Client event rejected due to rate limit") }, true, false},
 		{"4200 reconnects at once", func(s *server.Server) { s.CloseAll(4200, "Server is closing") }, false, true},
 		{"4201 reconnects at once", func(s *server.Server) { s.CloseAll(4201, "Pong reply not received") }, false, true},
 		{"TCP drop backs off", func(s *server.Server) { s.DropAll() }, false, false},
@@ -455,10 +487,15 @@ func TestTemporaryAuthFailureFailsFirstThenIsRetried(t *testing.T) {
 func TestGivesUpAfterReconnectAttempts(t *testing.T) {
 	t.Parallel()
 	h := start(t, server.Config{}, Options{Channels: []string{"chat"}, ReconnectAttempts: 3}, func(s *server.Server) {
-		s.SetHandshakeFault(func(int) *server.Refusal {
+		s.SetHandshakeFault(func(n int) *server.Refusal {
+			if n == 1 {
+				return nil
+			}
 			return &server.Refusal{Code: 4100, Message: "Over capacity", Then: server.ThenClose}
 		})
 	})
+	require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "chat", 1))
+	h.srv.DropAll()
 	err := h.wait(t)
 	var ce *ConnError
 	require.ErrorAs(t, err, &ce)
@@ -471,20 +508,146 @@ func TestGivesUpAfterReconnectAttempts(t *testing.T) {
 	assert.Greater(t, d[2], d[0], "the delay grows")
 }
 
+// TestFirstConnectionFailsFast: the first connection is tried once. What
+// would be retried on a reconnect (a backoff or retry code, an HTTP
+// answer, nothing listening) ends Run at once with the cause and its hint.
+func TestFirstConnectionFailsFast(t *testing.T) {
+	t.Parallel()
+	refuse := func(code int) func(*server.Server) {
+		return func(s *server.Server) {
+			s.SetHandshakeFault(func(int) *server.Refusal {
+				return &server.Refusal{Code: code, Message: "not now", Then: server.ThenClose}
+			})
+		}
+	}
+	tests := []struct {
+		name  string
+		setup func(*server.Server)
+		path  string
+		code  int
+		hint  string
+	}{
+		{name: "4100 over capacity", setup: refuse(4100), code: 4100, hint: "quota"},
+		{name: "4200 reconnect now", setup: refuse(4200), code: 4200, hint: "try again"},
+		{name: "4301", setup: refuse(4301), code: 4301, hint: "rate limit"},
+		{name: "HTTP 404", path: "/nothing/here", hint: "no WebSocket endpoint at this path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := server.Start(server.Config{})
+			require.NoError(t, err)
+			t.Cleanup(func() { srv.Close() })
+			if tt.setup != nil {
+				tt.setup(srv)
+			}
+			url := srv.URL() + "/app/app-key?protocol=7"
+			if tt.path != "" {
+				url = srv.URL() + tt.path
+			}
+			sleeps, sink := &sleepLog{}, newSink()
+			// Bounded, so that a regression fails here instead of hanging.
+			c := New(Options{URL: url, Channels: []string{"chat"}, Sink: sink, ReconnectAttempts: 3})
+			c.sleep = sleeps.sleep
+			err = c.Run(ctx10(t))
+			var ce *ConnError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tt.code, ce.Code)
+			assert.Zero(t, ce.Attempts)
+			assert.Contains(t, ce.Hint, tt.hint)
+			assert.Empty(t, sleeps.all(), "no second attempt")
+			assert.Empty(t, sink.ch, "no record: there was no connection")
+		})
+	}
+}
+
 func TestDeadServerFailsWithConnError(t *testing.T) {
 	t.Parallel()
 	srv, err := server.Start(server.Config{})
 	require.NoError(t, err)
 	url := srv.URL() + "/app/app-key?protocol=7"
+	addr := srv.Addr()
 	require.NoError(t, srv.Close())
 	sleeps := &sleepLog{}
-	c := New(Options{URL: url, Channels: []string{"chat"}, ReconnectAttempts: 2, Sink: newSink()})
+	log := &memLog{}
+	c := New(Options{URL: url, Channels: []string{"chat"}, Sink: newSink(), Log: log, ReconnectAttempts: 3})
 	c.sleep = sleeps.sleep
 	err = c.Run(ctx10(t))
 	var ce *ConnError
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, 2, ce.Attempts)
-	assert.Contains(t, ce.Hint, "server")
+	assert.Zero(t, ce.Attempts, "the first connection is not retried")
+	assert.Contains(t, ce.Error(), "connection refused")
+	assert.Equal(t, "nothing accepts connections at "+addr+": is the server running? check --host and --port", ce.Hint)
+	assert.Empty(t, sleeps.all())
+	assert.Equal(t, []string{"info connection: connecting to " + url}, log.all())
+}
+
+// TestReconnectsForeverOnceConnected: with ReconnectAttempts 0 a server
+// that goes away after the first connection is tried again and again,
+// each attempt reported, the delay growing from ReconnectDelay and then
+// jittered under the 30 s cap; when the server is back, the channels are
+// subscribed again.
+func TestReconnectsForeverOnceConnected(t *testing.T) {
+	t.Parallel()
+	const down = 60 // refused attempts: more than any bounded policy used to allow
+	h := start(t, server.Config{}, Options{Channels: []string{"chat"}, ReconnectAttempts: -1, ReconnectDelay: time.Second}, func(s *server.Server) {
+		s.SetHandshakeFault(func(n int) *server.Refusal {
+			if n == 1 || n > down+1 {
+				return nil
+			}
+			return &server.Refusal{Code: 4100, Message: "Over capacity", Then: server.ThenClose}
+		})
+	})
+	ctx := ctx10(t)
+	require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
+	h.srv.DropAll()
+	for i := 1; i <= down+1; i++ {
+		rec := h.sink.next(t, record.TypeReconnecting)
+		require.Equal(t, i, rec.Attempt)
+		assert.LessOrEqual(t, rec.Delay, MaxReconnectDelay)
+	}
+	_, err := h.srv.WaitConn(ctx, down+2)
+	require.NoError(t, err)
+	require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
+	h.srv.Publish("chat", "back", `{}`, "")
+	assert.Equal(t, "back", h.sink.next(t, record.TypeEvent).Event)
+
+	d := h.sleeps.all()
+	require.Len(t, d, down+1)
+	assert.Equal(t, time.Second, d[0])
+	assert.Greater(t, d[5], d[1], "the delay grows")
+	tail := d[len(d)-20:]
+	distinct := map[time.Duration]bool{}
+	for _, x := range tail {
+		assert.GreaterOrEqual(t, x, 20*time.Second, "at the cap: 25 s ± 20%%")
+		assert.LessOrEqual(t, x, MaxReconnectDelay)
+		distinct[x] = true
+	}
+	assert.Greater(t, len(distinct), 10, "jittered: %v", tail)
+	h.cancel()
+	assert.ErrorIs(t, h.wait(t), context.Canceled)
+}
+
+// memLog keeps the status lines.
+type memLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *memLog) add(level, tag, msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, level+" "+tag+": "+msg)
+}
+
+func (l *memLog) Info(tag, msg string)  { l.add("info", tag, msg) }
+func (l *memLog) Warn(tag, msg string)  { l.add("warn", tag, msg) }
+func (l *memLog) Debug(tag, msg string) {}
+
+func (l *memLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
 }
 
 func TestWrongPathIsNotRetried(t *testing.T) {
@@ -557,6 +720,7 @@ func TestReverbErrorThenDropActsAsItsCode(t *testing.T) {
 		{"4201 pong not received: reconnect at once", `{"event":"pusher:error","data":"{\"code\":4201,\"message\":\"Pong reply not received in time\"}"}`, false, 0},
 		{"4001 app gone: stop", `{"event":"pusher:error","data":"{\"code\":4001,\"message\":\"Application does not exist\"}"}`, true, 0},
 		{"4301 rate limit does not change the drop", `{"event":"pusher:error","data":"{\"code\":4301,\"message\":\"Rate limit exceeded\"}"}`, false, 3 * time.Second},
+		{"4009 not a member: stop", `{"event":"pusher:error","data":"{\"code\":4009,\"message\":\"The user is not a member of this channel\"}"}`, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -572,7 +736,8 @@ func TestReverbErrorThenDropActsAsItsCode(t *testing.T) {
 			if tt.stop {
 				var ce *ConnError
 				require.ErrorAs(t, h.wait(t), &ce)
-				assert.Equal(t, 4001, ce.Code)
+				assert.Equal(t, int(gjson.Get(gjson.Get(tt.frame, "data").String(), "code").Int()), ce.Code)
+				assert.Contains(t, ce.Error(), "(then the connection dropped)")
 				return
 			}
 			h.sink.next(t, record.TypeReconnecting)
@@ -580,5 +745,78 @@ func TestReverbErrorThenDropActsAsItsCode(t *testing.T) {
 			require.Len(t, d, 1)
 			assert.Equal(t, tt.delay, d[0])
 		})
+	}
+}
+
+// TestEarlierErrorDoesNotExplainALaterDrop: Reverb answers a refused
+// client event with a channel-less 4009 and keeps the connection open.
+// A drop that comes later, for another reason, is a drop: it is retried,
+// not taken for a 4009 refusal. "Later" is anything but "next and within
+// the window": another frame read in between, or the window (1 s, shrunk
+// here) gone by.
+func TestEarlierErrorDoesNotExplainALaterDrop(t *testing.T) {
+	t.Parallel()
+	notMember := []byte(`{"event":"pusher:error","data":"{\"code\":4009,\"message\":\"The user is not a member of this channel\"}"}`)
+	tests := []struct {
+		name   string
+		window time.Duration
+		act    func(c *server.Conn)
+	}{
+		{"another frame in between", ErrorDropWindow, func(c *server.Conn) {
+			c.SendRaw(websocket.TextMessage, notMember)
+			c.SendRaw(websocket.TextMessage, []byte(`{"event":"pusher:pong","data":{}}`))
+		}},
+		{"an event in between", ErrorDropWindow, func(c *server.Conn) {
+			c.SendRaw(websocket.TextMessage, notMember)
+			c.SendRaw(websocket.TextMessage, []byte(`{"event":"e","channel":"chat","data":"{}"}`))
+		}},
+		{"after the window", time.Nanosecond, func(c *server.Conn) {
+			c.SendRaw(websocket.TextMessage, notMember)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := startTweaked(t, server.Config{}, Options{Channels: []string{"chat"}}, func(c *Client) { c.errorDropWindow = tt.window })
+			ctx := ctx10(t)
+			c1, err := h.srv.WaitConn(ctx, 1)
+			require.NoError(t, err)
+			require.NoError(t, c1.WaitSubscribed(ctx, "chat"))
+			tt.act(c1)
+			h.sink.next(t, record.TypeError)
+			// Everything sent has been read once the pong or event has
+			// come through; the after-window case has nothing more.
+			if tt.window == ErrorDropWindow {
+				h.sink.next(t, record.TypeProtocol, record.TypeEvent)
+			}
+			c1.Drop()
+			disc := h.sink.next(t, record.TypeDisconnected)
+			assert.Zero(t, disc.Code, "a plain drop")
+			rec := h.sink.next(t, record.TypeReconnecting)
+			assert.Equal(t, 1, rec.Attempt)
+			_, err = h.srv.WaitConn(ctx, 2)
+			require.NoError(t, err)
+			require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
+			assert.Equal(t, []time.Duration{3 * time.Second}, h.sleeps.all())
+		})
+	}
+}
+
+// TestErrorDropWindowEdges drives the session with the reader's
+// timestamps: an error explains a drop read up to 1 s after it, not later.
+func TestErrorDropWindowEdges(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		after time.Duration
+		code  int
+	}{{0, 4001}, {ErrorDropWindow, 4001}, {ErrorDropWindow + time.Millisecond, 0}} {
+		sink := newSink()
+		s := &session{c: New(Options{Sink: sink}), socketID: "1.1", keys: map[string]*[32]byte{}, members: map[string]map[string][]byte{}}
+		t0 := time.Now()
+		require.NoError(t, s.handle(frame{ts: t0, data: []byte(`{"event":"pusher:error","data":"{\"code\":4001,\"message\":\"Application does not exist\"}"}`)}))
+		err := s.readError(context.Background(), &websocket.CloseError{Code: websocket.CloseAbnormalClosure}, t0.Add(tt.after))
+		var d *disconnect
+		require.ErrorAs(t, err, &d)
+		assert.Equal(t, tt.code, d.code, "a drop %s after the error", tt.after)
 	}
 }

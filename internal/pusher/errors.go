@@ -15,8 +15,6 @@ type ConnError struct {
 	Attempts int // reconnect attempts made before giving up
 	Err      error
 	Hint     string
-
-	permanent bool // retrying cannot help (DNS, TLS, an HTTP refusal)
 }
 
 func (e *ConnError) Error() string {
@@ -84,12 +82,16 @@ type closeAction int
 const (
 	actionBackoff  closeAction = iota // reconnect after the policy delay
 	actionRetryNow                    // 4200–4299: reconnect at once
-	actionStop                        // 4000–4099: do not reconnect
+	actionStop                        // 4000–4099 and 4300 up: do not reconnect
 )
 
+// actionFor is pusher-js's getCloseAction: 4000–4099 are refusals,
+// 4100–4199 ask for a backoff, 4200–4299 for an immediate reconnect, and
+// 4300 and above are errors that a reconnect does not mend. Anything else
+// (1000–3999, no code) is a drop, retried after the policy delay.
 func actionFor(code int) closeAction {
 	switch {
-	case code >= 4000 && code <= 4099:
+	case code >= 4000 && code <= 4099, code >= 4300 && code <= 4999:
 		return actionStop
 	case code >= 4200 && code <= 4299:
 		return actionRetryNow
@@ -116,6 +118,11 @@ func CodeHint(code int) string {
 		return "the server refused protocol version 7"
 	case 4009:
 		return "the server refused the connection: if the app restricts origins, send one with -H 'Origin: https://your.app'"
+	case 4301:
+		return "the server refused a client event over its rate limit"
+	}
+	if code >= 4200 && code <= 4299 {
+		return "the server asked for a reconnect (it may be restarting): try again in a moment"
 	}
 	return ""
 }

@@ -103,12 +103,21 @@ func TestDelayGrowsWithJitter(t *testing.T) {
 	assert.Equal(t, 3*time.Second, c.delay(1))
 	assert.Equal(t, 4500*time.Millisecond, c.delay(2))
 	assert.Equal(t, 6750*time.Millisecond, c.delay(3))
-	assert.Equal(t, 30*time.Second, c.delay(20), "capped")
+	assert.Equal(t, 25*time.Second, c.delay(20), "growth stops at 25 s, so that ±20% stays within 30 s")
+	assert.Equal(t, 25*time.Second, c.delay(1_000_000), "a week-long outage does not loop or overflow")
 
 	c.rand = func() float64 { return 0 }
 	assert.Equal(t, 3600*time.Millisecond, c.delay(2), "-20%")
+	assert.Equal(t, 20*time.Second, c.delay(20), "-20% at the cap")
 	c.rand = func() float64 { return 0.999999 }
 	assert.InDelta(t, float64(5400*time.Millisecond), float64(c.delay(2)), float64(time.Millisecond), "+20%")
+	assert.Equal(t, MaxReconnectDelay, c.delay(20), "+20% at the cap is the cap")
+
+	// A first delay above the cap is kept, and is the cap.
+	c = New(Options{ReconnectDelay: time.Minute})
+	c.rand = func() float64 { return 0.999999 }
+	assert.Equal(t, time.Minute, c.delay(1))
+	assert.Equal(t, time.Minute, c.delay(5))
 }
 
 func TestClassify(t *testing.T) {
@@ -128,10 +137,29 @@ func TestClassify(t *testing.T) {
 	assert.Error(t, fatal)
 	_, fatal = c.classify(&auth.Error{Kind: auth.ServerError, Status: 500})
 	assert.NoError(t, fatal, "a 5xx from the auth endpoint is retried")
-	_, fatal = c.classify(&ConnError{permanent: true})
-	assert.Error(t, fatal)
 	_, fatal = c.classify(&ConnError{Err: errors.New("connection refused")})
 	assert.NoError(t, fatal)
+	_, fatal = c.classify(&ConnError{Err: errors.New("x509: certificate has expired"), Hint: "TLS failed"})
+	assert.NoError(t, fatal, "once connected, a TLS failure can be a redeploy: retried")
+	_, fatal = c.classify(&ConnError{Reason: "HTTP 404 Not Found on the WebSocket upgrade"})
+	assert.NoError(t, fatal, "once connected, an HTTP refusal can be a redeploy: retried")
+	for _, code := range []int{4000, 4001, 4099, 4300, 4301, 4302, 4999} {
+		_, fatal = c.classify(&disconnect{code: code})
+		require.ErrorAs(t, fatal, &ce, "close %d stops", code)
+		assert.Equal(t, code, ce.Code)
+		_, fatal = c.classify(&ConnError{Code: code})
+		assert.Error(t, fatal, "handshake error %d stops", code)
+	}
+	for _, code := range []int{4100, 4199, 1000, 1001, 1006, 1009, 1011, 3000} {
+		retryNow, fatal = c.classify(&disconnect{code: code})
+		assert.NoError(t, fatal, "close %d is retried", code)
+		assert.False(t, retryNow, "close %d backs off", code)
+	}
+	for _, code := range []int{4200, 4299} {
+		retryNow, fatal = c.classify(&ConnError{Code: code})
+		assert.NoError(t, fatal)
+		assert.True(t, retryNow, "handshake error %d is retried at once", code)
+	}
 }
 
 func TestDecrypt(t *testing.T) {

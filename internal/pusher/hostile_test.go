@@ -44,38 +44,55 @@ func runClient(t *testing.T, url string, opts Options) (*memSink, chan error) {
 	return sink, done
 }
 
+// TestFirstFrameOverTheLimitFails: the limit holds from the greeting on,
+// and a first connection that breaks it is not retried: Run fails with
+// the limit, the flag and 1009.
+func TestFirstFrameOverTheLimitFails(t *testing.T) {
+	t.Parallel()
+	const limit = 64 << 10
+	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+		_ = c.Send(bytes.Repeat([]byte("a"), 4*limit))
+		_, _, _ = c.ReadMessage() // the client's 1009 close
+	})
+	c := New(Options{URL: h.URL(), Channels: []string{"chat"}, MaxFrame: limit, Sink: newSink(), ReconnectAttempts: 3})
+	c.sleep = (&sleepLog{}).sleep
+	err := c.Run(ctx10(t))
+	var ce *ConnError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, websocket.CloseMessageTooBig, ce.Code)
+	assert.Contains(t, ce.Error(), "a frame larger than the 64 KiB limit (--max-frame)")
+	assert.Equal(t, hintMaxFrame, ce.Hint)
+	assert.Equal(t, 1, h.Conns())
+}
+
+// TestFrameOverTheLimitReconnects: on a live connection an oversized
+// frame drops it with 1009, and a reconnect follows.
 func TestFrameOverTheLimitReconnects(t *testing.T) {
 	t.Parallel()
 	const limit = 64 << 10
 	huge := bytes.Repeat([]byte("a"), 4*limit)
 	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
-		switch c.N {
-		case 1: // the first frame itself is too large
-			_ = c.Send(huge)
-			_, _, _ = c.ReadMessage() // the client's 1009 close
-		case 2: // a live connection gets one
-			_ = c.Established(`"activity_timeout":30`)
-			c.ConfirmSubscribe()
+		_ = c.Established(`"activity_timeout":30`)
+		c.ConfirmSubscribe()
+		if c.N == 1 {
 			_ = c.Send(hostiletest.Event("chat", "big", `{"blob":"`+string(huge)+`"}`))
 			_, _, _ = c.ReadMessage()
-		default:
-			_ = c.Established(`"activity_timeout":30`)
-			c.ConfirmSubscribe()
-			_ = c.Send(hostiletest.Event("chat", "after", `{}`))
-			c.Serve()
+			return
 		}
+		_ = c.Send(hostiletest.Event("chat", "after", `{}`))
+		c.Serve()
 	})
 	sink, _ := runClient(t, h.URL(), Options{Channels: []string{"chat"}, MaxFrame: limit})
 
-	r := sink.next(t, record.TypeReconnecting)
-	assert.Equal(t, websocket.CloseMessageTooBig, r.Code)
-	assert.Contains(t, r.Message, "a frame larger than the 64 KiB limit (--max-frame)")
 	d := sink.next(t, record.TypeDisconnected)
 	assert.Equal(t, websocket.CloseMessageTooBig, d.Code)
 	assert.Contains(t, d.Message, "64 KiB limit (--max-frame)")
+	r := sink.next(t, record.TypeReconnecting)
+	assert.Equal(t, websocket.CloseMessageTooBig, r.Code)
+	assert.Contains(t, r.Message, "a frame larger than the 64 KiB limit (--max-frame)")
 	ev := sink.next(t, record.TypeEvent)
 	assert.Equal(t, "after", ev.Event, "the oversized event is not delivered; the next one is")
-	assert.Equal(t, 3, h.Conns())
+	assert.Equal(t, 2, h.Conns())
 }
 
 // TestDeepNestingIsReportedAndSkipped: 5,000,000 levels of nesting (10 MB,

@@ -1,12 +1,15 @@
 package pusher
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -46,11 +49,20 @@ type session struct {
 	awaiting      int      // channels not yet confirmed
 	allSubscribed bool
 	lost          bool // the connection is gone: no close frame to send
-	lastErrorCode int  // code of the last pusher:error, for a drop right after it
+	// The pusher:error just handled, for a drop right after it (Reverb
+	// sends an error, then drops TCP): cleared by every other frame, so it
+	// is set only while the error is the last thing read.
+	lastErrorCode int
 	lastErrorMsg  string
-	keys          map[string]*[32]byte         // private-encrypted- channel → shared secret
-	members       map[string]map[string][]byte // presence channel → user_id → user_info
-	wbuf          []byte
+	lastErrorAt   time.Time
+	// Cache channels confirmed whose cache frame (the cached event or
+	// pusher:cache_miss) has not come yet, each with the end of its
+	// window; cacheUntil is the latest end, after which none is waited for.
+	cacheWait  map[string]time.Time
+	cacheUntil time.Time
+	keys       map[string]*[32]byte         // private-encrypted- channel → shared secret
+	members    map[string]map[string][]byte // presence channel → user_id → user_info
+	wbuf       []byte
 }
 
 type frame struct {
@@ -84,10 +96,21 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 		TLSClientConfig:  c.opts.TLSConfig,
 		ReadBufferSize:   16 << 10,
 	}
-	conn, resp, err := d.DialContext(hctx, c.opts.URL, c.opts.Header)
+	dialCtx := hctx
+	var probe *schemeProbe
+	if first && strings.HasPrefix(c.opts.URL, "wss://") && !proxied(c.opts.URL) {
+		probe = startSchemeProbe(hctx, c.hostPort())
+		dialCtx = probe.ctx
+	}
+	conn, resp, err := d.DialContext(dialCtx, c.opts.URL, c.opts.Header)
+	plain := probe != nil && probe.finish()
 	if err != nil {
 		if resp != nil && resp.Body != nil {
-			resp.Body.Close()
+			defer resp.Body.Close()
+		}
+		if plain && ctx.Err() == nil {
+			return nil, &ConnError{URL: c.opts.URL, Reason: "no TLS handshake, but the server answers plain HTTP",
+				Hint: "the server at " + c.hostPort() + " does not speak TLS: check --scheme (--scheme http for a ws:// server)"}
 		}
 		return nil, c.dialError(err, resp)
 	}
@@ -151,12 +174,23 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 	return s, nil
 }
 
+// dialError says why the dial or the upgrade failed, with a hint for the
+// cause: nothing listening, a name that does not resolve, TLS spoken to a
+// plain server or the other way round, a refusal of the upgrade, silence.
 func (c *Client) dialError(err error, resp *http.Response) error {
 	ce := &ConnError{URL: c.opts.URL, Err: err}
+	addr := c.hostPort()
+	secure := strings.HasPrefix(c.opts.URL, "wss://")
 	if resp != nil {
 		ce.Err = nil
 		ce.Reason = fmt.Sprintf("HTTP %d %s on the WebSocket upgrade", resp.StatusCode, http.StatusText(resp.StatusCode))
+		var body []byte
+		if resp.Body != nil {
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, 1024))
+		}
 		switch {
+		case resp.StatusCode == http.StatusBadRequest && !secure && mentionsTLS(body):
+			ce.Hint = "the server at " + addr + " expects TLS: use --scheme https"
 		case resp.StatusCode == http.StatusNotFound:
 			ce.Hint = "no WebSocket endpoint at this path: check --host, --port and --key"
 		case resp.StatusCode == http.StatusRequestEntityTooLarge:
@@ -168,24 +202,157 @@ func (c *Client) dialError(err error, resp *http.Response) error {
 		default:
 			ce.Hint = "the server did not accept a WebSocket here: check --host, --port and --scheme"
 		}
-		// An HTTP answer is a permanent refusal unless it is a server error.
-		ce.permanent = resp.StatusCode < 500
 		return ce
 	}
 	msg := err.Error()
+	var dnsErr *net.DNSError
+	var recErr tls.RecordHeaderError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		ce.Hint = "nothing accepts connections there: is the server running? check --host, --port and --scheme"
-	case strings.Contains(msg, "no such host"):
-		ce.permanent = true
-		ce.Hint = "the host name does not resolve: check --host (or --cluster)"
+		ce.Hint = "nothing accepts connections at " + addr + ": is the server running? check --host and --port"
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		ce.Hint = "the host name " + dnsErr.Name + " does not resolve: check --host (or --cluster)"
+	case errors.As(err, &dnsErr):
+		ce.Hint = "looking up " + dnsErr.Name + " failed: check the network and --host"
+	case errors.As(err, &recErr) && bytes.HasPrefix(recErr.RecordHeader[:], []byte("HTTP")):
+		ce.Hint = "the server at " + addr + " answered in plain HTTP, not TLS: check --scheme (--scheme http for a ws:// server)"
+	case errors.As(err, &recErr):
+		ce.Hint = "the server at " + addr + " does not speak TLS: check --scheme and --port"
+	case !secure && strings.Contains(msg, "malformed HTTP response") && strings.Contains(msg, `\x15\x03`):
+		// A TLS alert where an HTTP status line should be.
+		ce.Hint = "the server at " + addr + " answered in TLS: use --scheme https"
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") || strings.Contains(msg, "certificate"):
-		ce.permanent = true
 		ce.Hint = "TLS failed: trust the server's CA with --cacert FILE, or use --scheme http for a plain ws:// server (--insecure skips verification)"
 	case isTimeout(err):
-		ce.Hint = "no answer within the handshake timeout: check the host, port and any firewall"
+		ce.Hint = "no answer from " + addr + " within the handshake timeout (" + c.opts.HandshakeTimeout.String() + "): check --host, --port and --scheme, and any firewall on the way"
+	case !secure && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		ce.Hint = "the server at " + addr + " closed the connection during the WebSocket upgrade: if it speaks TLS, use --scheme https"
 	}
 	return ce
+}
+
+// mentionsTLS reports whether an HTTP answer complains that the request
+// should have come over TLS (Go: "Client sent an HTTP request to an HTTPS
+// server", nginx: "The plain HTTP request was sent to HTTPS port", Apache:
+// "speaking plain HTTP to an SSL-enabled server port").
+func mentionsTLS(body []byte) bool {
+	return containsFold(body, "https") || containsFold(body, "ssl") || containsFold(body, "tls")
+}
+
+// containsFold reports whether b contains the lowercase ASCII word sub,
+// ignoring ASCII case.
+func containsFold(b []byte, sub string) bool {
+	for i := 0; i+len(sub) <= len(b); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			ch := b[i+j]
+			if 'A' <= ch && ch <= 'Z' {
+				ch += 'a' - 'A'
+			}
+			if ch != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostPort is the host:port the URL dials.
+func (c *Client) hostPort() string {
+	u, err := url.Parse(c.opts.URL)
+	if err != nil {
+		return c.opts.URL
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "wss" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// proxied reports whether the environment sends the URL through a proxy:
+// then the probe, which dials directly, would ask the wrong host.
+func proxied(wsURL string) bool {
+	req, err := http.NewRequest(http.MethodGet, "https"+strings.TrimPrefix(wsURL, "wss"), nil)
+	if err != nil {
+		return true
+	}
+	p, err := http.ProxyFromEnvironment(req)
+	return err != nil || p != nil
+}
+
+// A schemeProbe watches the TLS handshake of a first wss:// connection.
+// Reverb and Soketi answer a TLS ClientHello on their plain port with
+// silence, so --scheme https against them would wait out the handshake
+// timeout and then blame a firewall. When the dial has not finished after
+// probeAfter, the probe asks the same address a plain HTTP question; an
+// HTTP answer that does not ask for TLS means the server speaks plain HTTP
+// there, and the dial is cancelled.
+type schemeProbe struct {
+	ctx    context.Context // the dial's context, cancelled when the server is plain
+	cancel context.CancelFunc
+	done   chan struct{}
+	plain  atomic.Bool
+}
+
+const (
+	probeAfter   = time.Second
+	probeTimeout = 2 * time.Second
+)
+
+func startSchemeProbe(parent context.Context, addr string) *schemeProbe {
+	ctx, cancel := context.WithCancel(parent)
+	p := &schemeProbe{ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		t := time.NewTimer(probeAfter)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if speaksPlainHTTP(ctx, addr) {
+			p.plain.Store(true)
+			cancel()
+		}
+	}()
+	return p
+}
+
+// finish stops the probe and reports whether it found a plain server.
+func (p *schemeProbe) finish() bool {
+	p.cancel()
+	<-p.done
+	return p.plain.Load()
+}
+
+// speaksPlainHTTP asks addr GET / in plain HTTP and reports whether it
+// answered in HTTP without asking for TLS.
+func speaksPlainHTTP(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	host, _, _ := net.SplitHostPort(addr)
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n"); err != nil {
+		return false
+	}
+	buf := make([]byte, 512)
+	n, _ := io.ReadFull(conn, buf) // the answer, up to EOF, 512 bytes or the deadline
+	return bytes.HasPrefix(buf[:n], []byte("HTTP/")) && !mentionsTLS(buf[:n])
 }
 
 func isTimeout(err error) bool {
@@ -247,7 +414,7 @@ func (s *session) run(ctx context.Context) error {
 		case fr := <-s.frames:
 			if fr.err != nil {
 				s.lost = true
-				return s.readError(ctx, fr.err)
+				return s.readError(ctx, fr.err, fr.ts)
 			}
 			err := s.handle(fr)
 			s.queued.Add(-int64(cap(fr.data)))
@@ -412,7 +579,7 @@ func (s *session) recycle(b []byte) {
 	}
 }
 
-func (s *session) readError(ctx context.Context, err error) error {
+func (s *session) readError(ctx context.Context, err error, at time.Time) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -431,12 +598,23 @@ func (s *session) readError(ctx context.Context, err error) error {
 	} else {
 		d = &disconnect{reason: "connection lost", err: err}
 	}
-	// Reverb never sends close codes: it sends a pusher:error and drops
-	// TCP. That error's code decides what to do, as a close code would.
-	if d.code == 0 && s.lastErrorCode >= 4000 && s.lastErrorCode <= 4299 {
-		d = &disconnect{code: s.lastErrorCode, reason: s.lastErrorMsg + " (then the connection dropped)"}
+	return s.disconnected(s.causedBy(d, at))
+}
+
+// causedBy applies Reverb's "error, then drop": Reverb never sends close
+// codes but a pusher:error followed by a TCP drop, and that error's code
+// (4000–4299) decides what to do, as a close code would. Only an error
+// followed at once by the drop counts: it must be the last frame read
+// before the drop and at most errorDropWindow (1 s) older than it. An
+// error the server sent and kept the connection open after (Reverb's 4009
+// for a refused client event) is history by the time an unrelated drop
+// comes, and does not turn it into a give-up.
+func (s *session) causedBy(d *disconnect, at time.Time) *disconnect {
+	code := s.lastErrorCode
+	if d.code != 0 || code < 4000 || code > 4299 || at.Sub(s.lastErrorAt) > s.c.errorDropWindow {
+		return d
 	}
-	return s.disconnected(d)
+	return &disconnect{code: code, reason: s.lastErrorMsg + " (then the connection dropped)"}
 }
 
 // disconnected reports a lost connection on stderr and as a record.
@@ -455,7 +633,7 @@ func (s *session) writeFailed(err error) error {
 		return nil
 	}
 	s.lost = true
-	return s.disconnected(&disconnect{reason: "write failed", err: err})
+	return s.disconnected(s.causedBy(&disconnect{reason: "write failed", err: err}, time.Now()))
 }
 
 func (s *session) closeNormal() {
@@ -556,6 +734,7 @@ func (s *session) handle(fr frame) error {
 		log.Debug("connection", "frame: "+truncate(fr.data, 200))
 		return sink.Write(&record.Record{TS: fr.ts, Type: record.TypeError, SocketID: s.socketID, Message: err.Error()})
 	}
+	s.lastErrorCode = 0 // only an error that is the last frame read explains a drop
 	rec := record.Record{TS: fr.ts, Type: record.TypeEvent, Channel: f.Channel, Event: f.Event, Data: f.Data, UserID: f.UserID, SocketID: s.socketID}
 	switch f.Event {
 	case "pusher:ping":
@@ -574,7 +753,11 @@ func (s *session) handle(fr frame) error {
 		return s.refused(f.Channel, status, msg, &rec)
 	case "pusher_internal:subscription_succeeded":
 		rec.Type = record.TypeSubscribed
-		s.confirmed(f.Channel, f.Data)
+		s.confirmed(f.Channel, f.Data, fr.ts)
+	case "pusher:cache_miss":
+		rec.Type, rec.Event, rec.Data = record.TypeCacheMiss, "", nil
+		delete(s.cacheWait, f.Channel)
+		log.Info("channel", f.Channel+": nothing cached")
 	case "pusher_internal:member_added":
 		rec.Type, rec.Event = record.TypeMemberAdded, ""
 		rec.UserID = idString(gjson.GetBytes(f.Data, "user_id"))
@@ -598,6 +781,10 @@ func (s *session) handle(fr frame) error {
 		if strings.HasPrefix(f.Event, "pusher:") || strings.HasPrefix(f.Event, "pusher_internal:") {
 			rec.Type = record.TypeProtocol
 			break
+		}
+		if len(s.cacheWait) != 0 && s.cached(f.Channel, fr.ts) {
+			rec.Cached = true
+			log.Debug("channel", f.Channel+": "+f.Event+" is the cached last event")
 		}
 		if key := s.keys[f.Channel]; key != nil {
 			plain, err := decrypt(key, f.Data)
@@ -628,7 +815,7 @@ func (s *session) serverError(rec *record.Record) error {
 		}
 		return s.refused(ch, code, msg, rec)
 	}
-	s.lastErrorCode, s.lastErrorMsg = code, msg
+	s.lastErrorCode, s.lastErrorMsg, s.lastErrorAt = code, msg, rec.TS
 	where := ""
 	if rec.Channel != "" {
 		where = " on " + rec.Channel
@@ -645,7 +832,7 @@ func (s *session) refused(channel string, code int, msg string, rec *record.Reco
 	return &SubscriptionError{Channel: channel, Code: code, Message: msg}
 }
 
-func (s *session) confirmed(channel string, data []byte) {
+func (s *session) confirmed(channel string, data []byte, at time.Time) {
 	for i, p := range s.pending {
 		if p == channel {
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
@@ -656,6 +843,16 @@ func (s *session) confirmed(channel string, data []byte) {
 	if s.awaiting <= 0 {
 		s.allSubscribed = true
 		s.c.everSubscribed = true
+	}
+	if IsCacheChannel(channel) {
+		if s.cacheWait == nil {
+			s.cacheWait = map[string]time.Time{}
+		}
+		end := at.Add(s.c.cacheWindow)
+		s.cacheWait[channel] = end
+		if end.After(s.cacheUntil) {
+			s.cacheUntil = end
+		}
 	}
 	if !isPresence(channel) {
 		s.c.opts.Log.Info("channel", "subscribed "+channel)
@@ -685,6 +882,35 @@ func (s *session) confirmed(channel string, data []byte) {
 		line += ": " + strings.Join(names, ", ")
 	}
 	s.c.opts.Log.Info("channel", line+")")
+}
+
+// IsCacheChannel reports whether the servers treat channel as a cache
+// channel, one that replays its last event to each new subscriber: the
+// names Pusher documents (cache-, private-cache-, presence-cache-,
+// private-encrypted-cache-; Soketi follows them) and Reverb's wider rule,
+// anything starting with "cache".
+func IsCacheChannel(channel string) bool {
+	return strings.HasPrefix(channel, "cache") || strings.HasPrefix(channel, "private-cache-") ||
+		strings.HasPrefix(channel, "presence-cache-") || strings.HasPrefix(channel, "private-encrypted-cache-")
+}
+
+// cached reports whether an event on channel, read at ts, is the server's
+// cached last event: the first event on a cache channel after its
+// subscription_succeeded (on every subscription, reconnects included),
+// unless pusher:cache_miss came first, and only when it comes within
+// cacheWindow (1 s) of the confirmation. Reverb and Soketi send it right
+// behind the confirmation; the window keeps a live event from being taken
+// for it on a server that has no cache for this name (Reverb has none for
+// private-encrypted-cache-, Soketi none for a bare "cache" prefix).
+func (s *session) cached(channel string, ts time.Time) bool {
+	end, ok := s.cacheWait[channel]
+	if ok {
+		delete(s.cacheWait, channel)
+	}
+	if ts.After(s.cacheUntil) {
+		clear(s.cacheWait) // every window is over: events cost nothing again
+	}
+	return ok && !ts.After(end)
 }
 
 // maxQueuedFrames bounds the read-ahead in frames; Options.ReadAhead

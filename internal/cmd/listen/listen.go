@@ -97,8 +97,8 @@ reaches the terminal. A new -o file is created 0600.`,
 	fl := cmd.Flags()
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (exit 0), e.g. 30s, 5m")
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v): events per channel and event, rate, reconnects, largest payload")
-	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", 5, "reconnects in a row that may fail before giving up; 0 retries forever")
-	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", 3*time.Second, "first delay before reconnecting; it grows with jitter on repeated failures")
+	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", 0, "once connected, reconnects in a row that may fail before giving up (exit 4); 0 retries forever (the default)")
+	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", 3*time.Second, "first delay before reconnecting; it grows by half on each failure, jittered, up to 30s")
 	return cmd
 }
 

@@ -42,7 +42,7 @@ func TestListenDefaults(t *testing.T) {
 	t.Parallel()
 	o, err := parse(t, "-c", "chat")
 	require.NoError(t, err)
-	assert.Equal(t, 5, o.ReconnectAttempts)
+	assert.Equal(t, 0, o.ReconnectAttempts, "once connected, reconnect forever")
 	assert.Equal(t, 3*time.Second, o.ReconnectDelay)
 	assert.Equal(t, "tms.amusoft.uz", o.Settings.Host)
 	assert.Equal(t, 443, o.Settings.Port)

@@ -128,8 +128,8 @@ Exit codes:
 	fl := cmd.Flags()
 	fl.DurationVar(&opts.Timeout, "timeout", DefaultTimeout, "limit for everything: connecting, confirmations and expected events (exit 5 when over)")
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v)")
-	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", DefaultReconnectAttempts, "reconnects in a row that may fail before giving up (exit 4); 0 retries until --timeout")
-	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", DefaultReconnectDelay, "first delay before reconnecting; it grows with jitter on repeated failures")
+	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", DefaultReconnectAttempts, "once connected, reconnects in a row that may fail before giving up (exit 4); 0 retries until --timeout")
+	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", DefaultReconnectDelay, "first delay before reconnecting; it grows by half on each failure, jittered, up to 30s")
 	return cmd
 }
 
