@@ -100,7 +100,20 @@ func (p *Pretty) Flush() error {
 func (p *Pretty) Write(r *record.Record) error {
 	k := kindOf(r)
 
-	p.body = p.appendBody(p.body[:0], r, k)
+	// A cache channel's replayed last event: a dim "cached" before the body.
+	b0, mark := p.body[:0], 0
+	cached := r.Cached && r.Type == record.TypeEvent
+	if cached {
+		b0 = append(b0, p.st.faint.pre...)
+		b0 = append(b0, "cached"...)
+		b0 = append(b0, p.st.faint.post...)
+		mark = len(b0)
+		b0 = append(b0, "  "...)
+	}
+	p.body = p.appendBody(b0, r, k)
+	if cached && len(p.body) == mark+2 {
+		p.body = p.body[:mark]
+	}
 	if p.opts.ShowSocket && r.SocketID != "" && r.Type != record.TypeConnected {
 		if len(p.body) > 0 {
 			p.body = append(p.body, "  "...)
@@ -235,6 +248,8 @@ func (p *Pretty) appendBody(b []byte, r *record.Record, k kind) []byte {
 		return b
 	case record.TypeSubscribed:
 		return p.appendSubscribed(b, data)
+	case record.TypeCacheMiss:
+		return append(b, "nothing cached"...)
 	case record.TypeConnected:
 		if r.SocketID != "" {
 			b = append(b, "socket "...)

@@ -62,6 +62,13 @@ func session() []*record.Record {
 		{TS: at(13090), Type: record.TypeSubscriptionError, Channel: "private-chat.99",
 			Data: []byte(`{"type":"AuthError","error":"authorize private-chat.99: 403 Forbidden","status":403}`)},
 		{TS: at(14000), Type: record.TypeError, Message: "Application is over connection quota", Code: 4004},
+		{TS: at(15000), Type: record.TypeSubscribed, Channel: "cache-prices", Data: []byte(`{}`), SocketID: "123.789"},
+		{TS: at(15001), Type: record.TypeEvent, Channel: "cache-prices", Event: `App\Events\PriceChanged`, Cached: true,
+			Data: []byte(`{"usd":"1.08"}`), SocketID: "123.789"},
+		{TS: at(15002), Type: record.TypeSubscribed, Channel: "cache-rates", Data: []byte(`{}`), SocketID: "123.789"},
+		{TS: at(15003), Type: record.TypeCacheMiss, Channel: "cache-rates", SocketID: "123.789"},
+		{TS: at(16000), Type: record.TypeEvent, Channel: "cache-prices", Event: `App\Events\PriceChanged`,
+			Data: []byte(`{"usd":"1.09"}`), SocketID: "123.789"},
 	}
 }
 
@@ -135,6 +142,24 @@ func body(t *testing.T, event, data, userID string) string {
 	require.True(t, strings.HasPrefix(line, prefix), "line %q", line)
 	require.True(t, strings.HasSuffix(line, "\n"))
 	return strings.TrimLeft(strings.TrimSuffix(line[len(prefix):], "\n"), " ")
+}
+
+// TestCacheMarks: a cached event carries a dim "cached" before its body
+// (and alone when it has none); a miss says so.
+func TestCacheMarks(t *testing.T) {
+	t.Parallel()
+	recs := []*record.Record{
+		{TS: t0, Type: record.TypeEvent, Channel: "cache-x", Event: "Price", Cached: true, Data: []byte(`{"usd":1}`)},
+		{TS: t0, Type: record.TypeEvent, Channel: "cache-x", Event: "Price", Cached: true},
+		{TS: t0, Type: record.TypeEvent, Channel: "cache-x", Event: "Price", Data: []byte(`{"usd":2}`)},
+		{TS: t0, Type: record.TypeCacheMiss, Channel: "cache-x"},
+	}
+	assert.Equal(t, "09:16:54.123  cache-x  Price         cached  {\"usd\":1}\n"+
+		"09:16:54.123  cache-x  Price         cached\n"+
+		"09:16:54.123  cache-x  Price         {\"usd\":2}\n"+
+		"09:16:54.123  cache-x  cache_miss    nothing cached\n", renderAll(t, Options{Location: time.UTC}, recs))
+	colored := renderAll(t, Options{Color: true, Location: time.UTC}, recs[:1])
+	assert.Contains(t, colored, "\x1b[2mcached\x1b[22m", "dim")
 }
 
 func TestEventBodies(t *testing.T) {
