@@ -53,8 +53,11 @@ type Record struct {
 // IsDefault reports whether the record belongs to the default JSON output
 // (events, presence changes and cache misses: on a cache channel a miss is
 // all a subscription shows); the others need --show-protocol.
-func (r *Record) IsDefault() bool {
-	switch r.Type {
+func (r *Record) IsDefault() bool { return IsDefaultType(r.Type) }
+
+// IsDefaultType is IsDefault for a record of type typ.
+func IsDefaultType(typ string) bool {
+	switch typ {
 	case TypeEvent, TypeMemberAdded, TypeMemberRemoved, TypeCacheMiss:
 		return true
 	}

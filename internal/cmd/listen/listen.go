@@ -254,7 +254,9 @@ func (s *sink) Write(r *record.Record) error {
 	if s.maxShown > 0 && s.shown >= s.maxShown {
 		return errCountReached
 	}
-	if s.filter.Counts(r.Type) {
+	// A cache channel's replayed event happened before the run (and comes
+	// again after each reconnect): shown, marked, but not counted.
+	if !r.Cached && s.filter.Counts(r.Type) {
 		s.count++
 		if s.max > 0 && s.count >= s.max {
 			return errCountReached

@@ -246,13 +246,7 @@ func malformedLine(src string, n int, err error) string {
 	return termsafe.Clip(fmt.Sprintf("%s:%d: %v", src, n, err), 1000)
 }
 
-func isDefault(typ string) bool {
-	switch typ {
-	case record.TypeEvent, record.TypeMemberAdded, record.TypeMemberRemoved:
-		return true
-	}
-	return false
-}
+func isDefault(typ string) bool { return record.IsDefaultType(typ) }
 
 // selector decides which lines come out: valid JSON objects of the
 // default types (all types with --show-protocol) that pass the filter, and
