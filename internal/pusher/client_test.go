@@ -770,6 +770,10 @@ func TestEarlierErrorDoesNotExplainALaterDrop(t *testing.T) {
 			c.SendRaw(websocket.TextMessage, notMember)
 			c.SendRaw(websocket.TextMessage, []byte(`{"event":"e","channel":"chat","data":"{}"}`))
 		}},
+		{"a malformed frame in between", ErrorDropWindow, func(c *server.Conn) {
+			c.SendRaw(websocket.TextMessage, notMember)
+			c.SendRaw(websocket.TextMessage, []byte(`{"event":`))
+		}},
 		{"after the window", time.Nanosecond, func(c *server.Conn) {
 			c.SendRaw(websocket.TextMessage, notMember)
 		}},
@@ -784,10 +788,11 @@ func TestEarlierErrorDoesNotExplainALaterDrop(t *testing.T) {
 			require.NoError(t, c1.WaitSubscribed(ctx, "chat"))
 			tt.act(c1)
 			h.sink.next(t, record.TypeError)
-			// Everything sent has been read once the pong or event has
-			// come through; the after-window case has nothing more.
+			// Everything sent has been read once the pong, the event or
+			// the malformed frame's error record has come through; the
+			// after-window case has nothing more.
 			if tt.window == ErrorDropWindow {
-				h.sink.next(t, record.TypeProtocol, record.TypeEvent)
+				h.sink.next(t, record.TypeProtocol, record.TypeEvent, record.TypeError)
 			}
 			c1.Drop()
 			disc := h.sink.next(t, record.TypeDisconnected)

@@ -133,7 +133,8 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 		if ctx.Err() == nil && hctx.Err() != nil || isTimeout(err) {
 			return nil, &ConnError{URL: c.opts.URL, Reason: "no pusher:connection_established within " + c.opts.HandshakeTimeout.String(), Hint: "the server accepted the WebSocket but did not greet: is this a Pusher-protocol server?"}
 		}
-		return nil, &ConnError{URL: c.opts.URL, Reason: "connection lost during the handshake", Err: err}
+		return nil, &ConnError{URL: c.opts.URL, Reason: "connection lost during the handshake", Err: err,
+			Hint: "the server accepted the WebSocket and closed it before greeting: is this a Pusher-protocol server? check --key and the path"}
 	}
 	f, perr := ParseFrame(msg)
 	if mt != websocket.TextMessage || perr != nil {
@@ -724,6 +725,7 @@ func (s *session) sendSubscribe(channel string, a auth.Result) error {
 func (s *session) handle(fr frame) error {
 	log := s.c.opts.Log
 	sink := s.c.opts.Sink
+	s.lastErrorCode = 0 // only an error that is the last frame read explains a drop
 	if fr.binary {
 		log.Warn("connection", fmt.Sprintf("ignored a binary frame of %d bytes (Pusher frames are JSON text)", len(fr.data)))
 		return nil
@@ -734,7 +736,6 @@ func (s *session) handle(fr frame) error {
 		log.Debug("connection", "frame: "+truncate(fr.data, 200))
 		return sink.Write(&record.Record{TS: fr.ts, Type: record.TypeError, SocketID: s.socketID, Message: err.Error()})
 	}
-	s.lastErrorCode = 0 // only an error that is the last frame read explains a drop
 	rec := record.Record{TS: fr.ts, Type: record.TypeEvent, Channel: f.Channel, Event: f.Event, Data: f.Data, UserID: f.UserID, SocketID: s.socketID}
 	switch f.Event {
 	case "pusher:ping":
