@@ -252,9 +252,7 @@ func TestListenInterruptFlushesWholeLines(t *testing.T) {
 
 func TestListenExitCodes(t *testing.T) {
 	t.Parallel()
-	dead := startServer(t)
-	deadAddr := dead.Addr()
-	require.NoError(t, dead.Close())
+	deadAddr := closedAddr(t)
 
 	tests := []struct {
 		name   string

@@ -2,7 +2,9 @@ package app
 
 import (
 	"net"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,10 +21,7 @@ import (
 // "reconnecting"); the time each took is logged.
 func TestReconnectFirstConnectionFailsFast(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	closed := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	closed := closedAddr(t)
 
 	tests := []struct {
 		name  string
@@ -68,4 +67,19 @@ func TestReconnectFirstConnectionFailsFast(t *testing.T) {
 			})
 		}
 	}
+}
+
+// closedAddr is a loopback address that refuses connections for the whole
+// test: its port is bound, so no other test's server can take it, but
+// nothing listens on it. (Closing a listener frees its port for the next
+// server a parallel test starts.)
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { syscall.Close(fd) })
+	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	sa, err := syscall.Getsockname(fd)
+	require.NoError(t, err)
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }

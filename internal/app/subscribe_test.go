@@ -176,9 +176,7 @@ func silentAfter(channel string) func(*server.Server) {
 
 func TestSubscribeExitCodes(t *testing.T) {
 	t.Parallel()
-	dead := startServer(t)
-	deadAddr := dead.Addr()
-	require.NoError(t, dead.Close())
+	deadAddr := closedAddr(t)
 
 	tests := []struct {
 		name      string

@@ -563,16 +563,13 @@ func TestFirstConnectionFailsFast(t *testing.T) {
 
 func TestDeadServerFailsWithConnError(t *testing.T) {
 	t.Parallel()
-	srv, err := server.Start(server.Config{})
-	require.NoError(t, err)
-	url := srv.URL() + "/app/app-key?protocol=7"
-	addr := srv.Addr()
-	require.NoError(t, srv.Close())
+	addr := closedAddr(t)
+	url := "ws://" + addr + "/app/app-key?protocol=7"
 	sleeps := &sleepLog{}
 	log := &memLog{}
 	c := New(Options{URL: url, Channels: []string{"chat"}, Sink: newSink(), Log: log, ReconnectAttempts: 3})
 	c.sleep = sleeps.sleep
-	err = c.Run(ctx10(t))
+	err := c.Run(ctx10(t))
 	var ce *ConnError
 	require.ErrorAs(t, err, &ce)
 	assert.Zero(t, ce.Attempts, "the first connection is not retried")
