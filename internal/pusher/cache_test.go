@@ -13,6 +13,7 @@ import (
 	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/record"
+	"github.com/amusoft/tmsws/internal/server"
 )
 
 // cacheRun runs a Client on channels against a scripted server and returns
@@ -223,4 +224,23 @@ func TestCacheWindowEdges(t *testing.T) {
 	assert.False(t, send(4500, ev("chat")).Cached)
 	assert.Empty(t, s.cacheWait, "every window is over: nothing is waited for")
 	assert.False(t, send(4501, ev("cache-c")).Cached)
+}
+
+// TestCacheWithTheEmbeddedServer: the embedded server (replay --serve,
+// demo) keeps cache channels as Reverb does; the client marks what it
+// replays after a reconnect and shows its miss before the first event.
+func TestCacheWithTheEmbeddedServer(t *testing.T) {
+	t.Parallel()
+	h := start(t, server.Config{}, Options{Channels: []string{"cache-prices"}})
+	require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "cache-prices", 1))
+	miss := h.sink.next(t, record.TypeCacheMiss, record.TypeEvent)
+	assert.Equal(t, record.TypeCacheMiss, miss.Type, "nothing published yet")
+	h.srv.Publish("cache-prices", "PriceChanged", `{"usd":1}`, "")
+	ev := h.sink.next(t, record.TypeEvent)
+	assert.False(t, ev.Cached, "published live")
+	h.srv.DropAll()
+	ev = h.sink.next(t, record.TypeEvent, record.TypeCacheMiss)
+	assert.Equal(t, record.TypeEvent, ev.Type)
+	assert.True(t, ev.Cached, "replayed after the reconnect")
+	assert.JSONEq(t, `{"usd":1}`, string(ev.Data))
 }
