@@ -60,10 +60,11 @@ events are colour-coded lines; otherwise (or with --json) one JSON record per
 line. Status lines go to stderr, so stdout is always clean for jq.
 
 Whatever the server sends, tmsws stays up and small: a frame over
---max-frame (16 MiB) drops the connection and a reconnect follows, JSON
-nested deeper than 1000 levels is reported and skipped, at most 4 MiB are
-read ahead of a slow stdout, and the server's text is escaped before it
-reaches the terminal. A new -o file is created 0600.`,
+--max-frame (16 MiB) drops the connection (exit 4 on the first one, a
+reconnect on a live one), JSON nested deeper than 1000 levels is reported
+and skipped, at most 4 MiB are read ahead of a slow stdout, and the
+server's text is escaped before it reaches the terminal. A new -o file is
+created 0600.`,
 		Example: `  tmsws listen -c private-chat.42
   tmsws listen -c private-chat.42 -c presence-chat.42 -e MessageSent -e UserIsTyping
   tmsws listen -c private-chat.42 -e MessageSent --json | jq .data.message.content

@@ -91,8 +91,8 @@ Exit codes:
   1  an unexpected error (also a 5xx from the auth endpoint)
   2  bad usage
   3  an authorization or a subscription was refused
-  4  the connection failed (never connected within --timeout, handshake
-     refused, reconnect attempts used up)
+  4  the connection failed (the first connection could not be made,
+     handshake refused, reconnect attempts used up)
   5  a confirmation or an expected event did not arrive within --timeout
   130/143  interrupted (SIGINT/SIGTERM); with --json the summary still comes`,
 		Example: `  tmsws subscribe -c private-chat.42 -c presence-chat.42
