@@ -6,6 +6,7 @@ package replay
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
@@ -284,10 +286,20 @@ func (s *selector) check(line []byte) (verdict uint8, fixed []byte, err error) {
 	if f := jsonsafe.FixUTF8(line); len(f) != len(line) {
 		fixed = f
 	}
-	if s.flt.Counts(typ) {
+	if s.flt.Counts(typ) && !isCached(line) {
 		return keepCounted, fixed, nil
 	}
 	return keep, fixed, nil
+}
+
+var cachedField = []byte(`"cached"`)
+
+// isCached reports whether a recorded line is a cache channel's replayed
+// event ("cached":true): shown, but not counted by --count, as listen
+// does, since it happened before the recording's session. The byte search
+// keeps the common line from being parsed again.
+func isCached(line []byte) bool {
+	return bytes.Contains(line, cachedField) && gjson.GetBytes(line, "cached").Bool()
 }
 
 // sink is where the selected lines go: stdout (JSON lines or pretty) and

@@ -728,3 +728,18 @@ func TestInvalidUTF8IsFixedValidLinesPassUntouched(t *testing.T) {
 		assert.True(t, utf8.ValidString(res.stdout))
 	}
 }
+
+// TestCountSkipsCachedEvents: a cache channel's replayed event is shown but
+// not counted by --count, as listen does.
+func TestCountSkipsCachedEvents(t *testing.T) {
+	t.Parallel()
+	cached := `{"type":"event","channel":"cache-x","event":"E","data":{"n":0},"cached":true}`
+	live1 := `{"type":"event","channel":"cache-x","event":"E","data":{"n":1}}`
+	live2 := `{"type":"event","channel":"cache-x","event":"E","data":{"n":2}}`
+	for _, speed := range []float64{0, 1e9} {
+		opts := Options{SelectFlags: cmdutil.SelectFlags{JSON: true, Count: 1}, Speed: speed}
+		res := replay(t, &opts, strings.NewReader(cached+"\n"+live1+"\n"+live2+"\n"))
+		require.NoError(t, res.err)
+		assert.Equal(t, cached+"\n"+live1+"\n", res.stdout)
+	}
+}
