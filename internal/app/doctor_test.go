@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
+	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/laraveltest"
 	"github.com/amusoft/tmsws/internal/server"
 	"github.com/amusoft/tmsws/internal/soketitest"
@@ -122,9 +123,7 @@ func TestDoctorWithoutAChannelRunsTheConnectionSteps(t *testing.T) {
 
 func TestDoctorFailures(t *testing.T) {
 	t.Parallel()
-	dead := startServer(t)
-	deadAddr := dead.Addr()
-	require.NoError(t, dead.Close())
+	deadAddr := hostiletest.ClosedAddr(t) // refuses connections, and no other test can take its port
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(notFound.Close)
 	silent := silentSubscriptionServer(t)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
+	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/server"
 )
@@ -252,7 +253,7 @@ func TestListenInterruptFlushesWholeLines(t *testing.T) {
 
 func TestListenExitCodes(t *testing.T) {
 	t.Parallel()
-	deadAddr := closedAddr(t)
+	deadAddr := hostiletest.ClosedAddr(t)
 
 	tests := []struct {
 		name   string

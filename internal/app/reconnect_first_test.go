@@ -1,16 +1,13 @@
 package app
 
 import (
-	"net"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
+	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/soketitest"
 )
 
@@ -21,7 +18,7 @@ import (
 // "reconnecting"); the time each took is logged.
 func TestReconnectFirstConnectionFailsFast(t *testing.T) {
 	t.Parallel()
-	closed := closedAddr(t)
+	closed := hostiletest.ClosedAddr(t)
 
 	tests := []struct {
 		name  string
@@ -67,19 +64,4 @@ func TestReconnectFirstConnectionFailsFast(t *testing.T) {
 			})
 		}
 	}
-}
-
-// closedAddr is a loopback address that refuses connections for the whole
-// test: its port is bound, so no other test's server can take it, but
-// nothing listens on it. (Closing a listener frees its port for the next
-// server a parallel test starts.)
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { syscall.Close(fd) })
-	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
-	sa, err := syscall.Getsockname(fd)
-	require.NoError(t, err)
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }

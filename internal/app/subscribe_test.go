@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
+	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/laraveltest"
 	"github.com/amusoft/tmsws/internal/server"
 	"github.com/amusoft/tmsws/internal/soketitest"
@@ -176,7 +177,7 @@ func silentAfter(channel string) func(*server.Server) {
 
 func TestSubscribeExitCodes(t *testing.T) {
 	t.Parallel()
-	deadAddr := closedAddr(t)
+	deadAddr := hostiletest.ClosedAddr(t)
 
 	tests := []struct {
 		name      string

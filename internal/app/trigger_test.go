@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
+	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/laraveltest"
 	"github.com/amusoft/tmsws/internal/server"
 	"github.com/amusoft/tmsws/internal/soketitest"
@@ -145,9 +146,7 @@ func TestTriggerLargeDataWarnsButIsSent(t *testing.T) {
 
 func TestTriggerExitCodes(t *testing.T) {
 	t.Parallel()
-	dead := startServer(t)
-	deadAddr := dead.Addr()
-	require.NoError(t, dead.Close())
+	deadAddr := hostiletest.ClosedAddr(t) // refuses connections, and no other test can take its port
 	missing := filepath.Join(t.TempDir(), "nope.json")
 	big := `{"blob":"` + strings.Repeat("x", 11000) + `"}`
 	many := []string{"trigger", "-e", "x", "-d", "{}"}

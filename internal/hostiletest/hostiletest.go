@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -136,4 +137,25 @@ func quote(s string) string { return string(record.AppendString(nil, s)) }
 // servers send them.
 func Event(channel, name, data string) []byte {
 	return []byte(`{"event":` + quote(name) + `,"channel":` + quote(channel) + `,"data":` + quote(data) + `}`)
+}
+
+// ClosedAddr is a loopback address that refuses connections for the whole
+// test: its port is bound, so no other test's server can take it, but
+// nothing listens on it. (Closing a listener instead frees its port for the
+// next server a parallel test starts.)
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatalf("socket: %v", err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatalf("getsockname: %v", err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }

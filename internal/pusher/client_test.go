@@ -13,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/record"
 	"github.com/amusoft/tmsws/internal/server"
 )
@@ -563,7 +564,7 @@ func TestFirstConnectionFailsFast(t *testing.T) {
 
 func TestDeadServerFailsWithConnError(t *testing.T) {
 	t.Parallel()
-	addr := closedAddr(t)
+	addr := hostiletest.ClosedAddr(t)
 	url := "ws://" + addr + "/app/app-key?protocol=7"
 	sleeps := &sleepLog{}
 	log := &memLog{}

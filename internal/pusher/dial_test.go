@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/amusoft/tmsws/internal/hostiletest"
 )
 
 // firstRun runs a Client with one public channel against url and returns
@@ -131,7 +132,7 @@ func TestPlainToATLSServerSaysUseHTTPS(t *testing.T) {
 
 func TestClosedPortSaysNothingListens(t *testing.T) {
 	t.Parallel()
-	addr := closedAddr(t)
+	addr := hostiletest.ClosedAddr(t)
 	ce, took := firstRun(t, "ws://"+addr+"/app/app-key?protocol=7")
 	assert.ErrorIs(t, ce, syscall.ECONNREFUSED)
 	assert.Equal(t, "nothing accepts connections at "+addr+": is the server running? check --host and --port", ce.Hint)
@@ -198,18 +199,4 @@ func TestProbeTellsPlainFromTLSPorts(t *testing.T) {
 	assert.False(t, speaksPlainHTTP(ctx, answer(t, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")))
 	assert.False(t, speaksPlainHTTP(ctx, answer(t, "HTTP/1.1 400 Bad Request\r\n\r\n<center>The plain HTTP request was sent to HTTPS port</center>")))
 	assert.False(t, speaksPlainHTTP(ctx, answer(t, "\x15\x03\x01\x00\x02\x02\x50")))
-}
-
-// closedAddr is a loopback address that refuses connections for the whole
-// test: its port is bound, so no other test's server can take it, but
-// nothing listens on it.
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { syscall.Close(fd) })
-	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
-	sa, err := syscall.Getsockname(fd)
-	require.NoError(t, err)
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }

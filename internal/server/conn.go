@@ -383,12 +383,7 @@ func (c *Conn) whisper(event, channel string, data []byte) {
 	s := c.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.channels[channel]
-	var m member
-	subscribed := false
-	if ch != nil {
-		m, subscribed = ch.subs[c]
-	}
+	ch, m, subscribed := s.memberLocked(c, channel)
 	if !subscribed {
 		c.sendError("", CodeUnauthorized, "The client is not a member of the specified channel.")
 		return
@@ -621,12 +616,7 @@ func (c *Conn) clientEvent(event string, msg gjson.Result) {
 	s := c.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.channels[channel]
-	var m member
-	subscribed := false
-	if ch != nil {
-		m, subscribed = ch.subs[c]
-	}
+	ch, m, subscribed := s.memberLocked(c, channel)
 	if !subscribed {
 		c.sendError(errChannel, CodeClientEventRefused, "Client event rejected - not subscribed to channel "+clip(channel))
 		return
@@ -637,4 +627,14 @@ func (c *Conn) clientEvent(event string, msg gjson.Result) {
 			other.send(websocket.TextMessage, out)
 		}
 	}
+}
+
+// memberLocked returns channel's state and c's identity on it; subscribed
+// is false when c is not subscribed to it (or it does not exist).
+func (s *Server) memberLocked(c *Conn, channel string) (ch *channel, m member, subscribed bool) {
+	ch = s.channels[channel]
+	if ch != nil {
+		m, subscribed = ch.subs[c]
+	}
+	return ch, m, subscribed
 }
