@@ -117,9 +117,12 @@ func Authorizer(s *config.Settings, channels []string, log pusher.Logger) (pushe
 	if !need {
 		return nil, nil
 	}
-	if s.AppSecret != "" {
+	if s.SignLocally {
 		log.Debug("auth", "signing channels locally with --app-secret")
 		return &auth.Signer{Key: s.Key, Secret: s.AppSecret}, nil
+	}
+	if err := s.CheckToken(); err != nil {
+		return nil, err
 	}
 	client, err := s.HTTPClient()
 	if err != nil {

@@ -56,6 +56,8 @@ const (
 	EnvAppSecret = "TMSWS_APP_SECRET"
 	EnvAppID     = "TMSWS_APP_ID"
 	EnvWSPath    = "TMSWS_WS_PATH"
+
+	EnvEncryptionMasterKey = "TMSWS_ENCRYPTION_MASTER_KEY"
 )
 
 // FlagAppID is the --app-id flag. It is not one of the root's connection
@@ -82,6 +84,8 @@ type Flags struct {
 	Color                                                   string
 	Verbose                                                 bool
 	MaxFrame                                                int64
+	SignLocally, NoSignLocally                              bool
+	EncryptionMasterKey                                     string
 
 	// AllowNewProfile lets Resolve accept a --profile that neither the config
 	// file nor the credentials file knows yet (tmsws login creates it). It is
@@ -104,6 +108,9 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.AuthURL, "auth-url", "", "channel authorization endpoint (env "+EnvAuthURL+"; default {api-url}"+AuthPath+")")
 	fs.StringVar(&f.Token, "token", "", "bearer token for the API (env "+EnvToken+"; default the stored login)")
 	fs.StringVar(&f.AppSecret, "app-secret", "", "sign channel auth locally with the app secret instead of calling the auth endpoint (env "+EnvAppSecret+")")
+	fs.BoolVar(&f.SignLocally, "sign-locally", false, "sign private and presence channels with the app secret, never calling the auth endpoint")
+	fs.BoolVar(&f.NoSignLocally, "no-sign-locally", false, "authorize channels through the auth endpoint even when an app secret is set")
+	fs.StringVar(&f.EncryptionMasterKey, "encryption-master-key", "", "base64 32-byte key of private-encrypted- channels, as the app's PUSHER_ENCRYPTION_MASTER_KEY_BASE64 (env "+EnvEncryptionMasterKey+")")
 	fs.StringArrayVarP(&f.Headers, "header", "H", nil, "extra header 'Name: value' on API requests (repeatable)")
 	fs.BoolVar(&f.Insecure, "insecure", false, "skip TLS certificate verification")
 	fs.StringVar(&f.CACert, "cacert", "", "trust the CA certificates in this PEM `file` instead of the system roots")
@@ -129,6 +136,12 @@ type Settings struct {
 	// "credentials file (profile X)", or "" when there is no token.
 	TokenSource string
 	AppSecret   string
+	// SignLocally: private and presence channels are signed with
+	// AppSecret instead of being authorized through AuthURL.
+	SignLocally bool
+	// EncryptionMasterKey is the 32-byte master key of private-encrypted-
+	// channels (--encryption-master-key); nil when none is set.
+	EncryptionMasterKey []byte
 	// AppID is the app id of the HTTP API's /apps/{id}: the command's own
 	// --app-id flag, else TMSWS_APP_ID, else the profile's app-id; "" when
 	// none is set.
@@ -150,7 +163,7 @@ type Settings struct {
 
 // profileKeys are the keys a profile of the config file may set.
 var profileKeys = []string{"host", "port", "scheme", "key", "ws-path", "cluster", "api-url", "auth-url", "app-id", "app-secret",
-	"header", "insecure", "cacert", "http-timeout", "color", "max-frame"}
+	"header", "insecure", "cacert", "http-timeout", "color", "max-frame", "encryption-master-key"}
 
 type rank int
 
@@ -255,29 +268,15 @@ func (f *Flags) Resolve(fs *pflag.FlagSet, env func(string) string) (*Settings, 
 		return nil, err
 	}
 
-	// Token: flag, then TMSWS_TOKEN, then the stored login.
-	switch {
-	case r.changed("token"):
-		s.Token, s.TokenSource = strings.TrimSpace(f.Token), TokenFromFlag
-	case env(EnvToken) != "":
-		s.Token, s.TokenSource = strings.TrimSpace(env(EnvToken)), TokenFromEnv
-	case dirErr == nil:
-		c, ok, err := LoadCredential(dir, s.Profile)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			s.Token, s.TokenSource = c.Token, "credentials file (profile "+s.Profile+")"
-			if w := CredentialsWarning(dir); w != "" {
-				s.Warnings = append(s.Warnings, w)
-			}
-		}
+	if err := resolveToken(r, f, s, dir, dirErr); err != nil {
+		return nil, err
 	}
-	if s.Token == "" {
-		s.TokenSource = ""
+	if err := resolveSigning(r, f, s); err != nil {
+		return nil, err
 	}
-
-	s.AppSecret = strings.TrimSpace(r.get("app-secret", f.AppSecret, EnvAppSecret, "").s)
+	if err := resolveEncryption(r, f, s); err != nil {
+		return nil, err
+	}
 	if err := resolveAppID(r, s); err != nil {
 		return nil, err
 	}

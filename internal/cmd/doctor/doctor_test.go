@@ -130,7 +130,7 @@ func TestResolvedHostThroughTLS(t *testing.T) {
 
 	s := settings("example.com", port, "https")
 	s.CACert = ca
-	s.AppSecret = "app-secret"
+	s.AppSecret, s.SignLocally = "app-secret", true
 	rep, err, _ := diagnose(t, s, r, "private-chat.42")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"dns:ok", "tcp:ok", "tls:ok", "upgrade:ok", "handshake:ok", "token:n/a", "authorization:ok", "subscription:ok"}, states(rep))
@@ -193,7 +193,7 @@ func TestTokenStep(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := settings("h", 1, "http")
-			s.Token, s.TokenSource, s.AppSecret = tt.token, tt.source, tt.secret
+			s.Token, s.TokenSource, s.AppSecret, s.SignLocally = tt.token, tt.source, tt.secret, tt.secret != ""
 			io, _, _, _ := iostreams.Test()
 			d := newDoctor(&Options{IO: io, Settings: s, SelectFlags: cmdutil.SelectFlags{Channel: tt.channel}, Timeout: time.Second, Now: func() time.Time { return now }})
 			out := d.token(context.Background())
