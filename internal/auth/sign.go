@@ -58,6 +58,10 @@ type Signer struct {
 	// UserID is the presence user id; when empty a random "tmsws-xxxxxxxx"
 	// is chosen once per Signer, so reconnects keep the same member.
 	UserID string
+	// MasterKey is the 32-byte encryption master key; with it, a
+	// private-encrypted- channel gets its shared secret derived as the
+	// Pusher server SDKs derive it. Without it such channels are refused.
+	MasterKey []byte
 
 	once   sync.Once
 	userID string

@@ -97,7 +97,7 @@ func runLogin(ctx context.Context, opts *Options) error {
 		return save(opts, token, "")
 	}
 
-	user, password, err := readCredentials(opts)
+	user, password, err := readCredentials(ctx, opts)
 	if err != nil {
 		return err
 	}

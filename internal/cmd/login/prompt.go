@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
@@ -9,7 +10,7 @@ import (
 // readCredentials gets the login name (--user, else a prompt on the
 // terminal) and the password (--password-stdin, else a prompt without
 // echo).
-func readCredentials(opts *Options) (user, password string, err error) {
+func readCredentials(ctx context.Context, opts *Options) (user, password string, err error) {
 	user = opts.User
 	if user == "" {
 		if opts.IO.ReadPassword == nil || opts.PasswordStdin {
