@@ -5,11 +5,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+
+	"golang.org/x/crypto/nacl/secretbox"
 )
 
 // Sign returns the lowercase hex HMAC-SHA256 of stringToSign keyed with the
@@ -69,9 +73,10 @@ type Signer struct {
 
 // Authorize signs the subscription of channel for socketID. Presence
 // channels get a generated channel_data
-// {"user_id":"...","user_info":{"name":"tmsws"}}. Encrypted channels are
-// refused: their shared secret comes from the encryption master key, which
-// the app secret cannot provide.
+// {"user_id":"...","user_info":{"name":"tmsws"}}. Encrypted channels get
+// the shared secret derived from MasterKey, as the Pusher server SDKs'
+// authorizeChannel answers; without MasterKey they are refused with a
+// Config error that names --encryption-master-key.
 func (s *Signer) Authorize(ctx context.Context, socketID, channel string) (Result, error) {
 	op := "authorize " + channel
 	if err := ctx.Err(); err != nil {
@@ -81,12 +86,16 @@ func (s *Signer) Authorize(ctx context.Context, socketID, channel string) (Resul
 		return Result{}, &Error{Kind: Config, Op: op, Detail: "local signing needs the app secret",
 			Hint: "pass --app-secret (or TMSWS_APP_SECRET), or leave it out to use the auth endpoint"}
 	}
-	if strings.HasPrefix(channel, EncryptedPrefix) {
-		return Result{}, &Error{Kind: Config, Op: op,
-			Detail: "local signing cannot derive the shared secret of an encrypted channel (it needs the encryption master key)",
-			Hint:   "leave out --app-secret so the channel is authorized through the auth endpoint (--auth-url), which returns the shared secret"}
-	}
 	var r Result
+	if strings.HasPrefix(channel, EncryptedPrefix) {
+		if len(s.MasterKey) != MasterKeySize {
+			return Result{}, &Error{Kind: Config, Op: op,
+				Detail: "signing an end-to-end encrypted channel locally needs the encryption master key, to derive its shared secret",
+				Hint: "pass --encryption-master-key (or TMSWS_ENCRYPTION_MASTER_KEY) with the app's PUSHER_ENCRYPTION_MASTER_KEY_BASE64, " +
+					"or --no-sign-locally so the auth endpoint (--auth-url) returns the shared secret"}
+		}
+		r.SharedSecret = SharedSecretBase64(channel, s.MasterKey)
+	}
 	if strings.HasPrefix(channel, PresencePrefix) {
 		r.ChannelData = s.channelData()
 	}
@@ -117,4 +126,54 @@ func (s *Signer) channelData() string {
 	}{s.PresenceUserID(), userInfo{"tmsws"}}
 	b, _ := json.Marshal(v) // a struct of strings always marshals
 	return string(b)
+}
+
+// MasterKeySize is the length of an encryption master key in bytes.
+const MasterKeySize = 32
+
+// SharedSecret is the key of the private-encrypted- channel: SHA-256 of the
+// channel name followed by the master key, as pusher-http-php
+// (generate_shared_secret), pusher-http-go (generateSharedSecret) and
+// Laravel's PusherBroadcaster derive it.
+func SharedSecret(channel string, masterKey []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(channel))
+	h.Write(masterKey)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// SharedSecretBase64 is SharedSecret as an auth answer's shared_secret.
+func SharedSecretBase64(channel string, masterKey []byte) string {
+	k := SharedSecret(channel, masterKey)
+	return base64.StdEncoding.EncodeToString(k[:])
+}
+
+// EncryptData seals the event data (the JSON text the HTTP API would send
+// as "data") for the encrypted channel: NaCl secretbox under the channel's
+// shared secret with a random 24-byte nonce, returned as the data string
+// {"nonce":"<base64>","ciphertext":"<base64>"} that pusher-js decrypts.
+// random is the nonce source (crypto/rand.Reader when nil).
+func EncryptData(channel string, masterKey, data []byte, random io.Reader) (string, error) {
+	if len(masterKey) != MasterKeySize {
+		return "", fmt.Errorf("the encryption master key is %d bytes, want %d", len(masterKey), MasterKeySize)
+	}
+	if random == nil {
+		random = rand.Reader
+	}
+	var nonce [24]byte
+	if _, err := io.ReadFull(random, nonce[:]); err != nil {
+		return "", fmt.Errorf("encrypt for %s: read a nonce: %w", channel, err)
+	}
+	key := SharedSecret(channel, masterKey)
+	box := secretbox.Seal(nil, data, &nonce, &key)
+	b, err := json.Marshal(struct {
+		Nonce      string `json:"nonce"`
+		Ciphertext string `json:"ciphertext"`
+	}{base64.StdEncoding.EncodeToString(nonce[:]), base64.StdEncoding.EncodeToString(box)})
+	if err != nil {
+		return "", fmt.Errorf("encrypt for %s: %w", channel, err)
+	}
+	return string(b), nil
 }

@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"regexp"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
+	"golang.org/x/crypto/nacl/secretbox"
 )
 
 // The vectors of pusher-protocol.md §7.
@@ -17,6 +20,56 @@ const (
 	vecSecret = "7ad3773142a6692b25b8"
 	vecSocket = "1234.1234"
 )
+
+// The encryption vector: a 32-byte master key and the shared secret of
+// private-encrypted-chat.1 under it, computed with Python's hashlib
+// (base64(sha256(channel || key))), not with this package.
+var (
+	vecMasterKey    = []byte("This is a string that is 32 char")
+	vecSharedSecret = "QvmWbbMEHyyfPxo/8XYJCNlgGSFILbBW/di3bE6vD8Q="
+)
+
+func TestEncryptData(t *testing.T) {
+	t.Parallel()
+	const ch = "private-encrypted-chat.1"
+	plain := []byte(`{"message":{"content":"top secret ✓"}}`)
+	got, err := EncryptData(ch, vecMasterKey, plain, nil)
+	require.NoError(t, err)
+	doc := gjson.Parse(got)
+	require.True(t, gjson.Valid(got), got)
+	assert.Len(t, doc.Map(), 2, "only nonce and ciphertext: %s", got)
+	nonce, err := base64.StdEncoding.DecodeString(doc.Get("nonce").String())
+	require.NoError(t, err)
+	require.Len(t, nonce, 24)
+	box, err := base64.StdEncoding.DecodeString(doc.Get("ciphertext").String())
+	require.NoError(t, err)
+
+	keyRaw, err := base64.StdEncoding.DecodeString(vecSharedSecret)
+	require.NoError(t, err)
+	var key [32]byte
+	copy(key[:], keyRaw)
+	var n [24]byte
+	copy(n[:], nonce)
+	opened, ok := secretbox.Open(nil, box, &n, &key)
+	require.True(t, ok, "the shared secret of the vector opens it")
+	assert.Equal(t, plain, opened)
+
+	other, err := EncryptData(ch, vecMasterKey, plain, nil)
+	require.NoError(t, err)
+	assert.NotEqual(t, doc.Get("nonce").String(), gjson.Get(other, "nonce").String(), "a fresh nonce each time")
+
+	fixed, err := EncryptData(ch, vecMasterKey, plain, bytes.NewReader(make([]byte, 24)))
+	require.NoError(t, err)
+	assert.Equal(t, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", gjson.Get(fixed, "nonce").String(), "the nonce comes from random")
+
+	_, err = EncryptData(ch, vecMasterKey[:16], plain, nil)
+	require.ErrorContains(t, err, "16 bytes, want 32")
+	_, err = EncryptData(ch, vecMasterKey, plain, bytes.NewReader(nil))
+	require.ErrorContains(t, err, "read a nonce")
+
+	assert.Equal(t, vecSharedSecret, SharedSecretBase64(ch, vecMasterKey))
+	assert.NotEqual(t, vecSharedSecret, SharedSecretBase64(ch+"x", vecMasterKey), "the channel is part of the key")
+}
 
 func TestSignVectors(t *testing.T) {
 	t.Parallel()
@@ -111,18 +164,34 @@ func TestSignerAuthorize(t *testing.T) {
 		assert.NotEqual(t, id, other.PresenceUserID(), "each signer draws its own id")
 	})
 
-	t.Run("encrypted channels are refused with a clear error", func(t *testing.T) {
+	t.Run("encrypted channels get the derived shared secret", func(t *testing.T) {
 		t.Parallel()
-		s := &Signer{Key: vecKey, Secret: vecSecret}
-		_, err := s.Authorize(ctx, vecSocket, "private-encrypted-chat.1")
-		var ae *Error
-		require.ErrorAs(t, err, &ae)
-		assert.Equal(t, Config, ae.Kind)
-		assert.Contains(t, err.Error(), "authorize private-encrypted-chat.1: local signing cannot derive the shared secret")
-		assert.Contains(t, ae.Hint, "auth endpoint")
-		assert.False(t, ae.Refused())
-		assert.False(t, ae.Temporary())
-		assert.NotContains(t, err.Error(), vecSecret)
+		s := &Signer{Key: vecKey, Secret: vecSecret, MasterKey: vecMasterKey}
+		r, err := s.Authorize(ctx, vecSocket, "private-encrypted-chat.1")
+		require.NoError(t, err)
+		assert.Equal(t, vecSharedSecret, r.SharedSecret)
+		assert.True(t, VerifyChannelAuth(vecSecret, vecSocket, "private-encrypted-chat.1", "", r.Auth))
+		assert.Empty(t, r.ChannelData)
+		r, err = s.Authorize(ctx, vecSocket, "private-chat.1")
+		require.NoError(t, err)
+		assert.Empty(t, r.SharedSecret, "only encrypted channels carry one")
+	})
+
+	t.Run("encrypted channels without a master key name the flag", func(t *testing.T) {
+		t.Parallel()
+		for _, key := range [][]byte{nil, vecMasterKey[:31]} {
+			s := &Signer{Key: vecKey, Secret: vecSecret, MasterKey: key}
+			_, err := s.Authorize(ctx, vecSocket, "private-encrypted-chat.1")
+			var ae *Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, Config, ae.Kind)
+			assert.Contains(t, err.Error(), "authorize private-encrypted-chat.1: signing an end-to-end encrypted channel locally needs the encryption master key")
+			assert.Contains(t, ae.Hint, "--encryption-master-key")
+			assert.Contains(t, ae.Hint, "PUSHER_ENCRYPTION_MASTER_KEY_BASE64")
+			assert.False(t, ae.Refused())
+			assert.False(t, ae.Temporary())
+			assert.NotContains(t, err.Error(), vecSecret)
+		}
 	})
 
 	t.Run("no secret", func(t *testing.T) {
