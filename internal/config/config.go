@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -98,20 +99,20 @@ type Flags struct {
 func AddFlags(fs *pflag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.StringVar(&f.Profile, "profile", DefaultProfile, "which profile of the config file to use (env "+EnvProfile+")")
-	fs.StringVar(&f.Host, "host", DefaultHost, "WebSocket host (env "+EnvHost+")")
+	fs.StringVar(&f.Host, "host", DefaultHost, "WebSocket host: a name or IP address, HOST:PORT, or a ws://, wss://, http:// or https:// URL, which also gives the scheme (env "+EnvHost+")")
 	fs.IntVar(&f.Port, "port", DefaultPort, "WebSocket port (env "+EnvPort+")")
-	fs.StringVar(&f.Scheme, "scheme", DefaultScheme, "https connects with wss, http with ws (env "+EnvScheme+")")
+	fs.StringVar(&f.Scheme, "scheme", DefaultScheme, "https (alias wss) connects with wss, http (alias ws) with ws (env "+EnvScheme+")")
 	fs.StringVar(&f.Key, "key", DefaultKey, "the app key, as in /app/{key} (env "+EnvKey+")")
 	fs.StringVar(&f.WSPath, "ws-path", "", "a path prefix before /app/{key}, as Reverb's REVERB_SERVER_PATH and pusher-js wsPath, e.g. /ws (env "+EnvWSPath+")")
 	fs.StringVar(&f.Cluster, "cluster", "", "Pusher Channels cluster: host becomes ws-NAME.pusher.com (env "+EnvCluster+")")
 	fs.StringVar(&f.APIURL, "api-url", "", "base URL of the Laravel app for login and auth (env "+EnvAPIURL+"; default {scheme}://{host})")
 	fs.StringVar(&f.AuthURL, "auth-url", "", "channel authorization endpoint (env "+EnvAuthURL+"; default {api-url}"+AuthPath+")")
 	fs.StringVar(&f.Token, "token", "", "bearer token for the API (env "+EnvToken+"; default the stored login)")
-	fs.StringVar(&f.AppSecret, "app-secret", "", "sign channel auth locally with the app secret instead of calling the auth endpoint (env "+EnvAppSecret+")")
-	fs.BoolVar(&f.SignLocally, "sign-locally", false, "sign private and presence channels with the app secret, never calling the auth endpoint")
-	fs.BoolVar(&f.NoSignLocally, "no-sign-locally", false, "authorize channels through the auth endpoint even when an app secret is set")
+	fs.StringVar(&f.AppSecret, "app-secret", "", "the app secret: signs trigger and HTTP API calls; signs channel auth locally when no --auth-url/--token flag asks for the endpoint (env "+EnvAppSecret+")")
+	fs.BoolVar(&f.SignLocally, "sign-locally", false, "sign private and presence channels with the app secret (needs --app-secret or "+EnvAppSecret+"), never calling the auth endpoint")
+	fs.BoolVar(&f.NoSignLocally, "no-sign-locally", false, "authorize channels through the auth endpoint even when an app secret is set (it still signs trigger and HTTP API calls)")
 	fs.StringVar(&f.EncryptionMasterKey, "encryption-master-key", "", "base64 32-byte key of private-encrypted- channels, as the app's PUSHER_ENCRYPTION_MASTER_KEY_BASE64 (env "+EnvEncryptionMasterKey+")")
-	fs.StringArrayVarP(&f.Headers, "header", "H", nil, "extra header 'Name: value' on API requests (repeatable)")
+	fs.StringArrayVarP(&f.Headers, "header", "H", nil, "extra header 'Name: value' on API requests and the WebSocket upgrade (repeatable)")
 	fs.BoolVar(&f.Insecure, "insecure", false, "skip TLS certificate verification")
 	fs.StringVar(&f.CACert, "cacert", "", "trust the CA certificates in this PEM `file` instead of the system roots")
 	fs.DurationVar(&f.HTTPTimeout, "http-timeout", DefaultHTTPTimeout, "limit for each login, auth and HTTP API request")
@@ -352,22 +353,26 @@ func resolveServer(r *resolver, f *Flags, s *Settings) error {
 		}
 	}
 
-	h := strings.TrimSpace(host.s)
-	if strings.Contains(h, "://") {
-		u, err := url.Parse(h)
-		hint := "use only the host name"
-		if err == nil && u.Hostname() != "" {
-			hint = "use --host " + u.Hostname()
+	hp, err := parseHost(host)
+	if err != nil {
+		return err
+	}
+	s.Host = hp.host
+	// A port, scheme or path inside the host value comes from the host's
+	// own source: a stronger source's --port/--scheme/--ws-path wins, a
+	// weaker one loses, and the same source saying two things is an error.
+	if hp.port != "" {
+		if port, err = pick(host, hp.port, port, "port", hp.host); err != nil {
+			return err
 		}
-		return host.fail("a host name, not a URL, is needed: %s", hint)
+	} else if hp.impliedPort != "" && port.from < host.from {
+		port = value{s: hp.impliedPort, from: host.from, desc: host.desc}
 	}
-	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
-		h = h[1 : len(h)-1]
+	if hp.scheme != "" {
+		if scheme, err = pick(host, hp.scheme, scheme, "scheme", hp.host); err != nil {
+			return err
+		}
 	}
-	if h == "" || (!hostRE.MatchString(h) && !isIPv6(h)) {
-		return host.fail("not a host name: use a name like tms.example.com or an IP address")
-	}
-	s.Host = h
 
 	p, err := strconv.Atoi(strings.TrimSpace(port.s))
 	if err != nil || p < 1 || p > 65535 {
@@ -375,9 +380,9 @@ func resolveServer(r *resolver, f *Flags, s *Settings) error {
 	}
 	s.Port = p
 
-	s.Scheme = strings.ToLower(strings.TrimSpace(scheme.s))
+	s.Scheme = normScheme(scheme.s)
 	if s.Scheme != "https" && s.Scheme != "http" {
-		return scheme.fail("not a scheme: use https (wss) or http (ws)")
+		return scheme.fail("not a scheme: use https (or wss) or http (or ws)")
 	}
 
 	key := r.get("key", f.Key, EnvKey, DefaultKey)
@@ -386,12 +391,166 @@ func resolveServer(r *resolver, f *Flags, s *Settings) error {
 		return key.fail("not an app key: use the key of the app (REVERB_APP_KEY or PUSHER_APP_KEY)")
 	}
 
-	wp, err := wsPath(r.get("ws-path", f.WSPath, EnvWSPath, ""))
+	wpv := r.get("ws-path", f.WSPath, EnvWSPath, "")
+	wp, err := wsPath(wpv)
 	if err != nil {
 		return err
 	}
+	if hp.path != "" {
+		switch {
+		case wpv.from > host.from:
+		case wpv.from == host.from && wp != "" && wp != hp.path:
+			return usagef("%s and %s disagree on the path: give it once, either in the URL or with --ws-path", host.desc, wpv.desc)
+		default:
+			wp = hp.path
+		}
+	}
 	s.WSPath = wp
 	return nil
+}
+
+// hostParts is a --host value taken apart: a host name or IP address, and
+// what else the value said (empty when it did not say it).
+type hostParts struct {
+	host   string
+	port   string // HOST:PORT, [v6]:PORT, or a URL's port
+	scheme string // a URL's scheme as http or https
+	// impliedPort is the port a URL without one stands for (80 or 443).
+	impliedPort string
+	path        string // a URL's path, as a ws-path ("" for none or "/")
+}
+
+// parseHost takes apart a --host value: a name, an IPv4 or IPv6 address
+// (bare or in brackets), HOST:PORT or [v6]:PORT, or a ws://, wss://, http://
+// or https:// URL.
+func parseHost(v value) (hostParts, error) {
+	h := strings.TrimSpace(v.s)
+	if strings.Contains(h, "://") {
+		return parseHostURL(v, h)
+	}
+	var hp hostParts
+	withPort := false
+	switch {
+	case strings.HasPrefix(h, "["):
+		if strings.HasSuffix(h, "]") {
+			h = h[1 : len(h)-1]
+			if !isIPv6(h) {
+				return hp, v.fail("not an IPv6 address in brackets: use one like [::1], or the host name without brackets")
+			}
+			break
+		}
+		name, port, err := net.SplitHostPort(h)
+		if err != nil {
+			return hp, v.fail("not a host name: use [IPv6]:PORT, e.g. [::1]:6001")
+		}
+		h, hp.port, withPort = name, port, true
+	case strings.Count(h, ":") == 1:
+		h, hp.port, withPort = strings.Cut(h, ":")
+	}
+	if err := checkHostName(v, h); err != nil {
+		return hp, err
+	}
+	hp.host = h
+	if withPort {
+		if err := checkHostPort(v, hp.host, hp.port); err != nil {
+			return hp, err
+		}
+	}
+	return hp, nil
+}
+
+func parseHostURL(v value, raw string) (hostParts, error) {
+	var hp hostParts
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return hp, v.fail("not a URL: use a host name (--host tms.example.com), HOST:PORT, or a URL like wss://tms.example.com")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "ws", "http":
+		hp.scheme, hp.impliedPort = "http", "80"
+	case "wss", "https":
+		hp.scheme, hp.impliedPort = "https", "443"
+	default:
+		return hp, v.fail("a %s:// URL is not a WebSocket address: use ws://, wss://, http:// or https://, or only the host name (--host %s)", u.Scheme, u.Hostname())
+	}
+	if u.User != nil {
+		return hp, v.fail("a host URL holds no user name or password: use --host %s, and --token for the API", u.Hostname())
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		return hp, v.fail("a host URL holds no ? or #: tmsws adds /app/{key}?protocol=7 itself; use --host %s://%s", u.Scheme, u.Host)
+	}
+	h := u.Hostname()
+	if err := checkHostName(v, h); err != nil {
+		return hp, err
+	}
+	hp.host = h
+	if p := u.Port(); p != "" {
+		if err := checkHostPort(v, h, p); err != nil {
+			return hp, err
+		}
+		hp.port, hp.impliedPort = p, ""
+	}
+	if u.EscapedPath() != "" && u.EscapedPath() != "/" {
+		p, err := wsPath(value{s: u.EscapedPath(), from: v.from, desc: v.desc})
+		if err != nil {
+			return hp, err
+		}
+		hp.path = p
+	}
+	return hp, nil
+}
+
+func checkHostName(v value, h string) error {
+	if h == "" || (!hostRE.MatchString(h) && !isIPv6(h)) {
+		return v.fail("not a host name: use a name like tms.example.com, an IP address, or HOST:PORT")
+	}
+	return nil
+}
+
+func checkHostPort(v value, host, port string) error {
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return v.fail("not a port number after the host: use 1 to 65535, e.g. --host %s", hostPort(host, "6001"))
+	}
+	return nil
+}
+
+// pick decides between what the host value says (inner, from host's
+// source) and the --port or --scheme setting other: the stronger source
+// wins; the same source saying two different things is a usage error that
+// shows both ways of saying one.
+func pick(host value, inner string, other value, what, name string) (value, error) {
+	mine := value{s: inner, from: host.from, desc: host.desc}
+	switch {
+	case other.from > host.from:
+		return other, nil
+	case other.from < host.from:
+		return mine, nil
+	}
+	o := strings.TrimSpace(other.s)
+	if what == "scheme" {
+		o = normScheme(o)
+	}
+	if o == inner {
+		return mine, nil
+	}
+	var use string
+	if what == "port" {
+		use = fmt.Sprintf("use --host %s --port %s, or --host %s", name, o, hostPort(name, inner))
+	} else {
+		use = fmt.Sprintf("use --host %s --scheme %s, or --host %s alone", name, o, strings.TrimSpace(host.s))
+	}
+	return value{}, usagef("%s and %s disagree on the %s: %s", host.desc, other.desc, what, use)
+}
+
+// normScheme lowercases a --scheme and maps the ws/wss aliases to http/https.
+func normScheme(s string) string {
+	switch s = strings.ToLower(strings.TrimSpace(s)); s {
+	case "ws":
+		return "http"
+	case "wss":
+		return "https"
+	}
+	return s
 }
 
 // wsPathRE is a URL path of RFC 3986 characters: segments of unreserved
@@ -436,8 +595,9 @@ func resolveAppID(r *resolver, s *Settings) error {
 	return nil
 }
 
+// isIPv6 reports whether h is an IPv6 address.
 func isIPv6(h string) bool {
-	return strings.Contains(h, ":") && !strings.ContainsAny(h, "/ ")
+	return strings.Contains(h, ":") && net.ParseIP(h) != nil
 }
 
 func resolveHTTP(r *resolver, f *Flags, s *Settings) error {

@@ -63,8 +63,8 @@ func TestAddFlagsRegistersTheContract(t *testing.T) {
 		}
 	})
 	sort.Strings(names)
-	assert.Equal(t, []string{"api-url", "app-secret", "auth-url", "cacert", "cluster", "color", "header", "host",
-		"http-timeout", "insecure", "key", "max-frame", "port", "profile", "scheme", "token", "verbose", "ws-path"}, names)
+	assert.Equal(t, []string{"api-url", "app-secret", "auth-url", "cacert", "cluster", "color", "encryption-master-key", "header", "host",
+		"http-timeout", "insecure", "key", "max-frame", "no-sign-locally", "port", "profile", "scheme", "sign-locally", "token", "verbose", "ws-path"}, names)
 	assert.Equal(t, map[string]string{"H": "header", "v": "verbose"}, shorts)
 	// -H keeps commas: it is a string array, not a comma-split slice.
 	require.NoError(t, fs.Parse([]string{"-H", "Accept-Language: en, uz", "-H", "X-A: 1"}))
@@ -437,10 +437,10 @@ func TestResolveValidation(t *testing.T) {
 			"--port 0: not a port number: use 1 to 65535"},
 		{"profile port", setup{config: "[default]\n\nport = 80a\n"},
 			"DIR/config:3: port: not a port number: use 1 to 65535"},
-		{"--scheme", setup{args: []string{"--scheme", "wss"}},
-			"--scheme wss: not a scheme: use https (wss) or http (ws)"},
+		{"--scheme", setup{args: []string{"--scheme", "tls"}},
+			"--scheme tls: not a scheme: use https (or wss) or http (or ws)"},
 		{"TMSWS_SCHEME", setup{env: map[string]string{EnvScheme: "ftp"}},
-			"TMSWS_SCHEME=ftp: not a scheme: use https (wss) or http (ws)"},
+			"TMSWS_SCHEME=ftp: not a scheme: use https (or wss) or http (or ws)"},
 		{"--color", setup{args: []string{"--color", "rainbow"}},
 			"--color rainbow: not a colour mode: use auto, always or never"},
 		{"profile color", setup{config: "[default]\ncolor = yes\n"},
@@ -459,10 +459,10 @@ func TestResolveValidation(t *testing.T) {
 			"--http-timeout 0s: not a positive duration: use a value like 10s or 1m"},
 		{"profile http-timeout", setup{config: "[default]\nhttp-timeout = 10\n"},
 			"DIR/config:2: http-timeout: not a positive duration: use a value like 10s or 1m"},
-		{"--host is a URL", setup{args: []string{"--host", "https://tms.example/app"}},
-			"--host https://tms.example/app: a host name, not a URL, is needed: use --host tms.example"},
+		{"--host is an ftp URL", setup{args: []string{"--host", "ftp://tms.example/app"}},
+			"--host ftp://tms.example/app: a ftp:// URL is not a WebSocket address: use ws://, wss://, http:// or https://, or only the host name (--host tms.example)"},
 		{"--host with a space", setup{args: []string{"--host", "a b"}},
-			`--host "a b": not a host name: use a name like tms.example.com or an IP address`},
+			`--host "a b": not a host name: use a name like tms.example.com, an IP address, or HOST:PORT`},
 		{"--api-url", setup{args: []string{"--api-url", "tms.example"}},
 			"--api-url tms.example: not an http(s) URL: use one like https://tms.example.com"},
 		{"TMSWS_AUTH_URL", setup{env: map[string]string{EnvAuthURL: "ws://x/broadcasting/auth"}},
@@ -474,7 +474,7 @@ func TestResolveValidation(t *testing.T) {
 		{"profile insecure", setup{config: "[default]\ninsecure = maybe\n"},
 			"DIR/config:2: insecure: not a boolean: use true or false"},
 		{"unknown key in the profile", setup{config: "[default]\nhots = x\n"},
-			`DIR/config:2: unknown key "hots": profiles take host, port, scheme, key, ws-path, cluster, api-url, auth-url, app-id, app-secret, header, insecure, cacert, http-timeout, color, max-frame`},
+			`DIR/config:2: unknown key "hots": profiles take host, port, scheme, key, ws-path, cluster, api-url, auth-url, app-id, app-secret, header, insecure, cacert, http-timeout, color, max-frame, encryption-master-key`},
 		{"--app-id", setup{args: []string{"--app-id", "a/b"}},
 			"--app-id a/b: not an app id: use the id of the app (REVERB_APP_ID, PUSHER_APP_ID or SOKETI_DEFAULT_APP_ID)"},
 		{"token in the config file", setup{config: "[default]\ntoken = 1|abcdef\n"},
