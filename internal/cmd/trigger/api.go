@@ -22,6 +22,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/jsonsafe"
+	"github.com/amusoft/tmsws/internal/pusher"
 )
 
 // APIBase is the base URL of the server's HTTP API: the WebSocket
@@ -56,10 +57,21 @@ func runAPI(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error {
 	if opts.Now != nil {
 		now = opts.Now
 	}
+	data := string(opts.Data)
+	encrypted := isEncrypted(opts.Channels[0])
+	if encrypted {
+		// validateSettings made sure it is the only channel and that the
+		// key is there.
+		sealed, err := auth.EncryptData(opts.Channels[0], s.EncryptionMasterKey, opts.Data, nil)
+		if err != nil {
+			return err
+		}
+		data = sealed
+	}
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(eventBody{Name: opts.Event, Channels: opts.Channels, Data: string(opts.Data), SocketID: opts.SocketID}); err != nil {
+	if err := enc.Encode(eventBody{Name: opts.Event, Channels: opts.Channels, Data: data, SocketID: opts.SocketID}); err != nil {
 		return fmt.Errorf("encode the event: %w", err)
 	}
 	raw := bytes.TrimSuffix(body.Bytes(), []byte("\n"))
@@ -126,7 +138,11 @@ func runAPI(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error {
 	res.Status = status
 	if status >= 200 && status <= 299 {
 		res.OK = true
-		log.Info("trigger", fmt.Sprintf("published %s on %s (%d bytes, %s)", opts.Event, strings.Join(opts.Channels, ", "), len(opts.Data), took.Round(time.Millisecond)))
+		how := ""
+		if encrypted {
+			how = ", end-to-end encrypted"
+		}
+		log.Info("trigger", fmt.Sprintf("published %s on %s (%d bytes%s, %s)", opts.Event, strings.Join(opts.Channels, ", "), len(opts.Data), how, took.Round(time.Millisecond)))
 		return writeResult(opts, res)
 	}
 	msg = redact(msg, q.Get("auth_signature"), s.AppSecret)
@@ -134,9 +150,40 @@ func runAPI(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error {
 	if in200 {
 		e.Detail = "the server answered HTTP 200 with this error in the body, as Soketi does"
 	}
-	res.Error = e.Error()
+	err = exitError(e, s.AppID, len(opts.Data), len(raw))
+	res.Error = err.Error()
 	if werr := writeResult(opts, res); werr != nil {
 		return werr
+	}
+	return err
+}
+
+// apiRefusal is a refused request whose exit code is not auth.Error's: its
+// message is the whole story, and the error it wraps (a *pusher.ConnError,
+// a *cmdutil.UsageError) gives app.Main the code and the hint.
+type apiRefusal struct {
+	msg   string
+	cause error
+}
+
+func (r *apiRefusal) Error() string { return r.msg }
+func (r *apiRefusal) Unwrap() error { return r.cause }
+
+// exitError gives the refusals the contract names their exit codes: an
+// unknown app id (404) is a connection that cannot be made, exit 4; a
+// payload over the server's limit (413) is bad usage, exit 2. dataBytes is
+// the data as given, requestBytes the request body sent.
+func exitError(e *auth.Error, appID string, dataBytes, requestBytes int) error {
+	switch e.Status {
+	case http.StatusNotFound:
+		e.Op += fmt.Sprintf(": no app with id %s on this server", strconv.Quote(appID))
+		hint := e.Hint
+		e.Hint = "" // the ConnError's hint is the one printed
+		return &apiRefusal{msg: e.Error(), cause: &pusher.ConnError{URL: e.URL, Code: e.Status, Reason: "no app with id " + strconv.Quote(appID), Hint: hint}}
+	case http.StatusRequestEntityTooLarge:
+		e.Detail = strings.TrimPrefix(e.Detail+"; ", "; ")
+		e.Detail += fmt.Sprintf("the data is %d bytes, the request %d bytes, over the server's limit", dataBytes, requestBytes)
+		return &apiRefusal{msg: e.Error(), cause: &cmdutil.UsageError{Msg: e.Error(), Hint: e.Hint}}
 	}
 	return e
 }
@@ -197,7 +244,7 @@ func apiError(op, endpoint string, status int, msg, location string) *auth.Error
 		e.Hint = "unknown app id, or no HTTP API at this address: check --app-id (REVERB_APP_ID or PUSHER_APP_ID; Soketi's default is app-id), --host/--port, and --ws-path when Reverb runs under a REVERB_SERVER_PATH"
 	case status == http.StatusRequestEntityTooLarge:
 		e.Kind = auth.Status
-		e.Hint = "the payload is too large for the server: Pusher accepts 10 KB of data, Reverb 10,000 bytes for the whole request (REVERB_MAX_REQUEST_SIZE), Soketi 100 KB; send less, e.g. an id the clients fetch the rest with"
+		e.Hint = "the payload is too large for the server: Pusher accepts 10 KB of data, Reverb 10,000 bytes for the whole request (its max_request_size, REVERB_MAX_REQUEST_SIZE), Soketi 100 KB; send less, e.g. an id the clients fetch the rest with"
 	case status >= 300 && status <= 399:
 		e.Kind = auth.Status
 		if location != "" {

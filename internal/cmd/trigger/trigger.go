@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/bytesize"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
@@ -88,7 +89,16 @@ signed without it, as Reverb checks it.
 The data (-d) is a JSON document, @FILE to read it from a file, or - to read it
 from stdin. It is checked before anything is sent and published as a string, as
 Laravel does. Over 10 KB it is still sent, with a warning: Pusher and Reverb
-refuse such events (Soketi accepts up to 100 KB).
+refuse such events (Soketi accepts up to 100 KB). A refused payload (413) exits
+with 2, an unknown app id (404) with 4.
+
+A private-encrypted- channel is end-to-end encrypted, as Laravel's
+EncryptedPrivateChannel: the data is sealed with the channel's shared secret,
+derived from the app's encryption master key (--encryption-master-key or
+TMSWS_ENCRYPTION_MASTER_KEY, the app's PUSHER_ENCRYPTION_MASTER_KEY_BASE64), so
+only listeners that authorized the channel can read it. Without the key tmsws
+refuses to send, and such an event goes to that one channel alone (the HTTP API
+does not mix it with others).
 
 With --client, tmsws connects instead, subscribes the channel (private and
 presence ones authorized like listen: the stored token, or --app-secret), sends
@@ -104,6 +114,7 @@ client events on them, Pusher Channels refuses them (4301).`,
 		Example: `  tmsws trigger --app-id 123456 -c private-chat.42 -e 'App\Events\MessageSent' -d '{"message":{"content":"hi"}}'
   tmsws trigger -c chat -e Announcement -d @announcement.json
   jq -c .data event.json | tmsws trigger -c private-chat.42 -e MessageSent -d -
+  tmsws trigger --app-id 123456 --encryption-master-key "$PUSHER_ENCRYPTION_MASTER_KEY_BASE64" -c private-encrypted-chat.42 -e MessageSent -d '{"message":{"content":"hi"}}'
   tmsws trigger --client -c presence-chat.42 -e client-typing -d '{"typing":true}'
   tmsws trigger --ws-path /ws --app-id 123456 -c chat -e Announcement -d '{}'   # Reverb under REVERB_SERVER_PATH=/ws`,
 		Args: func(c *cobra.Command, args []string) error {
@@ -222,6 +233,34 @@ func (o *Options) validateSettings() error {
 	if s.AppSecret == "" {
 		return &cmdutil.UsageError{Msg: "no app secret given: HTTP API requests are signed with it",
 			Hint: "pass --app-secret SECRET or set " + config.EnvAppSecret + " (REVERB_APP_SECRET or PUSHER_APP_SECRET in the app's .env); to send over the WebSocket with your login instead, use --client"}
+	}
+	return o.checkEncrypted()
+}
+
+func isEncrypted(channel string) bool { return strings.HasPrefix(channel, auth.EncryptedPrefix) }
+
+// checkEncrypted: an event for a private-encrypted- channel is sealed with
+// the channel's own key, so it goes to that channel alone (pusher-http-php
+// and the HTTP API refuse to mix them), and it needs the master key.
+func (o *Options) checkEncrypted() error {
+	var enc []string
+	for _, ch := range o.Channels {
+		if isEncrypted(ch) {
+			enc = append(enc, ch)
+		}
+	}
+	if len(enc) == 0 {
+		return nil
+	}
+	name := termsafe.Clip(enc[0], 64)
+	if len(o.Channels) > 1 {
+		return &cmdutil.UsageError{Msg: fmt.Sprintf("%s is end-to-end encrypted: an event for an encrypted channel goes to that channel alone, not with %d others",
+			name, len(o.Channels)-1),
+			Hint: "trigger it once per channel: each encrypted channel has its own key (the HTTP API refuses several channels with an encrypted one)"}
+	}
+	if len(o.Settings.EncryptionMasterKey) == 0 {
+		return &cmdutil.UsageError{Msg: fmt.Sprintf("%s is end-to-end encrypted: pass --encryption-master-key (the app's PUSHER_ENCRYPTION_MASTER_KEY_BASE64) so listeners can decrypt it", name),
+			Hint: "or set " + config.EnvEncryptionMasterKey + ", or encryption-master-key in the profile; sent without it, the event would reach listeners as plaintext they fail to decrypt"}
 	}
 	return nil
 }
