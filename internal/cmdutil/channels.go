@@ -106,9 +106,10 @@ func NeedsAuth(ch string) bool {
 	return strings.HasPrefix(ch, "private-") || strings.HasPrefix(ch, "presence-")
 }
 
-// Authorizer picks how channels are authorized: signed locally with
-// --app-secret, else through the auth endpoint with the token. It is nil
-// when no channel needs it.
+// Authorizer picks how channels are authorized, as s.SignLocally decided
+// (config's resolveSigning): signed locally with the app secret, else
+// through the auth endpoint with the token. It is nil when no channel needs
+// it. Both kinds say how in the client's [auth] line (their Via method).
 func Authorizer(s *config.Settings, channels []string, log pusher.Logger) (pusher.Authorizer, error) {
 	need := false
 	for _, ch := range channels {
@@ -118,8 +119,7 @@ func Authorizer(s *config.Settings, channels []string, log pusher.Logger) (pushe
 		return nil, nil
 	}
 	if s.SignLocally {
-		log.Debug("auth", "signing channels locally with --app-secret")
-		return &auth.Signer{Key: s.Key, Secret: s.AppSecret}, nil
+		return &auth.Signer{Key: s.Key, Secret: s.AppSecret, MasterKey: s.EncryptionMasterKey}, nil
 	}
 	if err := s.CheckToken(); err != nil {
 		return nil, err

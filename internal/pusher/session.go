@@ -688,7 +688,7 @@ func (s *session) authorized(ar authResult) error {
 		_ = s.c.opts.Sink.Write(&record.Record{TS: time.Now(), Type: record.TypeSubscriptionError, Channel: ar.channel, SocketID: s.socketID, Message: msg})
 		return &SubscriptionError{Channel: ar.channel, Err: ar.err}
 	}
-	log.Info("auth", "authorized "+ar.channel+" ("+ar.took.Round(time.Millisecond).String()+")")
+	log.Info("auth", "authorized "+ar.channel+authorizedVia(s.c.opts.Authorizer)+" ("+ar.took.Round(time.Millisecond).String()+")")
 	if isEncrypted(ar.channel) {
 		key, err := decodeSharedSecret(ar.res.SharedSecret)
 		if err != nil {
@@ -697,6 +697,20 @@ func (s *session) authorized(ar authResult) error {
 		s.keys[ar.channel] = key
 	}
 	return s.sendSubscribe(ar.channel, ar.res)
+}
+
+// authorizedVia is how a channel was authorized, for the [auth] line:
+// " through http://host/broadcasting/auth" or ": signed locally with the app
+// secret", from the Authorizer's optional Via method ("" without one).
+func authorizedVia(a Authorizer) string {
+	v, ok := a.(interface{ Via() string })
+	if !ok || v.Via() == "" {
+		return ""
+	}
+	if via := v.Via(); strings.HasPrefix(via, "through ") {
+		return " " + via
+	}
+	return ": " + v.Via()
 }
 
 func (s *session) sendSubscribe(channel string, a auth.Result) error {

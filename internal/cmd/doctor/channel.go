@@ -55,17 +55,24 @@ func (d *doctor) authorize(ctx context.Context) outcome {
 	if !needsAuth(ch) {
 		return notApplicable("a public channel needs no authorization")
 	}
-	var authorizer pusher.Authorizer
+	// The words of the [auth] status line of listen and subscribe:
+	// "authorized through http://host/broadcasting/auth" or "signed
+	// locally with the app secret".
+	var authorizer interface {
+		pusher.Authorizer
+		Via() string
+	}
 	by := ""
 	if d.s.SignLocally {
-		authorizer, by = &auth.Signer{Key: d.s.Key, Secret: d.s.AppSecret}, "signed locally with --app-secret"
+		authorizer = &auth.Signer{Key: d.s.Key, Secret: d.s.AppSecret, MasterKey: d.s.EncryptionMasterKey}
+		by = authorizer.Via()
 	} else {
 		client, err := d.s.HTTPClient()
 		if err != nil {
 			return outcome{detail: err.Error(), err: err}
 		}
 		authorizer = &auth.Endpoint{HTTP: client, URL: d.s.AuthURL, Token: d.s.Token, Header: d.s.Header, UserAgent: "tmsws/" + d.opts.Version}
-		by = "authorized by " + auth.RedactURL(d.s.AuthURL)
+		by = "authorized " + authorizer.Via()
 	}
 	res, err := authorizer.Authorize(ctx, d.socketID, ch)
 	if err != nil {

@@ -46,6 +46,10 @@ type sink struct {
 	connectedAt time.Time
 	connected   bool
 	lastCause   string // why the connection was lost or could not be made
+
+	// auth is how private and presence channels are authorized, for the
+	// summary: authEndpoint or authLocal; "" when not known.
+	auth string
 }
 
 type channelState struct {
@@ -105,8 +109,12 @@ func (k *sink) Write(r *record.Record) error {
 
 func (k *sink) subscribed(r *record.Record) error {
 	ch := k.byName[r.Channel]
-	if ch == nil || ch.subscribed {
-		return nil // subscribed again after a reconnect
+	if ch == nil {
+		return nil
+	}
+	if ch.subscribed {
+		k.log.Debug("channel", "subscribed "+ch.name+" again ("+since(k.start, r.TS)+" since start)")
+		return nil // after a reconnect: the first confirmation counts
 	}
 	ch.subscribed, ch.at = true, r.TS
 	k.confirmed++
@@ -117,8 +125,7 @@ func (k *sink) subscribed(r *record.Record) error {
 	}
 	k.log.Info("channel", line+")")
 	if k.confirmed == len(k.channels) && k.expect != nil && k.matched < k.want {
-		left := time.Until(k.deadline).Round(time.Millisecond)
-		k.log.Info("expect", fmt.Sprintf("waiting up to %s for %s", left, k.expectation(k.want)))
+		k.log.Info("expect", fmt.Sprintf("waiting up to %s for %s", humanDuration(time.Until(k.deadline)), k.expectation(k.want)))
 	}
 	return k.doneOrNot()
 }
@@ -209,6 +216,24 @@ func (k *sink) timeoutError(url string, timeout time.Duration) error {
 		return &cmdutil.TimeoutError{Msg: "timed out: no subscription confirmation within " + timeout.String() + " for " + strings.Join(missing, ", ") + lost}
 	}
 	return &cmdutil.TimeoutError{Msg: fmt.Sprintf("timed out: %d of %s within %s%s", k.matched, k.expectation(k.want), timeout, lost)}
+}
+
+// humanDuration rounds d to what a person reads: 3s for 2.999s, 1.5s,
+// 250ms, 1m30s.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d >= 10*time.Second:
+		d = d.Round(time.Second)
+	case d >= time.Second:
+		d = d.Round(100 * time.Millisecond)
+	case d >= 10*time.Millisecond:
+		d = d.Round(10 * time.Millisecond)
+	default:
+		d = d.Round(time.Millisecond)
+	}
+	return d.String()
 }
 
 func plural(n int, noun string) string {

@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
@@ -57,10 +59,13 @@ and with --expect wait for events; exit 0 when everything arrived, else with a
 code that says what went wrong. Everything, reconnects included, happens
 within --timeout.
 
-Private and presence channels are authorized as for listen (the stored token,
---token/TMSWS_TOKEN, or --app-secret). On stderr, one line per confirmed
-channel with the time since the command started and, for presence channels,
-the member count.
+Private and presence channels are authorized as for listen: through the auth
+endpoint with the stored token or --token/TMSWS_TOKEN, or signed locally when
+an app secret is set and no --auth-url/--token flag asks for the endpoint
+(--sign-locally/--no-sign-locally decide explicitly). On stderr, an [auth]
+line per channel says which way it went, then one line per confirmed channel
+with the time since the command started and, for presence channels, the
+member count.
 
 --expect PATTERN waits, once every channel is confirmed, for --count records
 (default 1) whose name matches the glob and that pass every --where condition:
@@ -71,7 +76,8 @@ channels are still being confirmed count too.
 Output on stdout:
   without --json  the matched records, one JSON record per line as they arrive
                   (the same records as listen --json); nothing else
-  with --json     one summary object at the end, success or not, holding the
+  with --json     one summary object at the end, success or not (a usage
+                  error found after the flags were read included), holding the
                   matched events; all times are milliseconds since the
                   command started:
     {"ok":true,                       false on any failure, with "error"
@@ -81,6 +87,9 @@ Output on stdout:
      "elapsed_ms":415,
      "channels":[{"channel":"presence-chat.42","subscribed":true,"ms":41,
                   "members":3,        presence channels only
+                  "auth":"endpoint",  private and presence channels: "endpoint"
+                                      (the auth endpoint) or "local" (signed
+                                      with the app secret)
                   "error":"..."}],    when the channel was refused
      "expected":{"pattern":"MessageSent","where":["data.x=1"],"count":1,"matched":1},
                                       only with --expect
@@ -104,17 +113,18 @@ Exit codes:
   tmsws subscribe -c presence-chat.42 --json | jq '.channels[0].members'`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]), Hint: "channels go with -c: tmsws subscribe -c " + args[0]}
+				return opts.failed(time.Now(), &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]), Hint: "channels go with -c: tmsws subscribe -c " + args[0]})
 			}
 			return nil
 		},
 		RunE: func(c *cobra.Command, _ []string) error {
+			start := time.Now()
 			if err := opts.validate(); err != nil {
-				return err
+				return opts.failed(start, err)
 			}
 			s, err := f.Settings(c)
 			if err != nil {
-				return err
+				return opts.failed(start, err)
 			}
 			opts.Settings = s
 			if runF != nil {
@@ -161,7 +171,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Expect != "" {
 		var err error
 		if flt, err = filter.Compile([]string{opts.Expect}, opts.Wheres); err != nil {
-			return err
+			return opts.failed(start, err)
 		}
 	}
 	log := cmdutil.NewStatusLog(opts.IO.ErrOut, opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY), s.Verbose)
@@ -170,11 +180,11 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	authorizer, err := cmdutil.Authorizer(opts.Settings, opts.Channels, log)
 	if err != nil {
-		return err
+		return opts.failed(start, err)
 	}
 	tlsConf, err := s.TLSConfig()
 	if err != nil {
-		return err
+		return opts.failed(start, err)
 	}
 
 	var st *stats.Collector // nil: no summary
@@ -186,6 +196,7 @@ func Run(ctx context.Context, opts *Options) error {
 	stdout := bufio.NewWriter(opts.IO.Out)
 	k := newSink(opts, start, flt, log, st, stdout)
 	k.deadline, _ = runCtx.Deadline()
+	k.auth = authKind(authorizer)
 
 	header := cmdutil.UpgradeHeader(s, opts.Version)
 	url := s.WebSocketURL(opts.Version)
@@ -227,13 +238,56 @@ func Run(ctx context.Context, opts *Options) error {
 	return err
 }
 
+// failed ends the command before it connected: with --json the summary
+// still comes on stdout (ok false, the error), as the help promises; err is
+// returned as it is, so the exit code stays its own (2 for bad usage).
+func (o *Options) failed(start time.Time, err error) error {
+	if !o.JSON || o.IO == nil {
+		return err
+	}
+	k := newSink(o, start, nil, nil, nil, nil)
+	if s := o.Settings; s != nil {
+		k.auth = authEndpoint
+		if s.SignLocally {
+			k.auth = authLocal
+		}
+	}
+	if werr := k.writeSummary(o.IO.Out, time.Now(), err); werr != nil {
+		return errors.Join(err, fmt.Errorf("write the summary: %w", werr))
+	}
+	return err
+}
+
+// The "auth" of a private or presence channel in the summary.
+const (
+	authEndpoint = "endpoint" // through the auth endpoint (--auth-url)
+	authLocal    = "local"    // signed locally with the app secret
+)
+
+// authKind says how a authorizes channels: authLocal for the app secret's
+// Signer, authEndpoint for anything else, "" without an authorizer (no
+// channel needs one).
+func authKind(a pusher.Authorizer) string {
+	switch a.(type) {
+	case nil:
+		return ""
+	case *auth.Signer:
+		return authLocal
+	}
+	return authEndpoint
+}
+
 // channelLinesAsDebug turns the client's "[channel]" status lines into debug
-// lines (warnings stay).
+// lines (warnings stay). The client's "subscribed CH" lines are dropped: the
+// sink prints its own line per channel, with the time since start, and a
+// debug line when a reconnect confirms it again.
 type channelLinesAsDebug struct{ *cmdutil.StatusLog }
 
 func (l channelLinesAsDebug) Info(tag, msg string) {
 	if tag == "channel" {
-		l.StatusLog.Debug(tag, msg)
+		if !strings.HasPrefix(msg, "subscribed ") {
+			l.StatusLog.Debug(tag, msg)
+		}
 		return
 	}
 	l.StatusLog.Info(tag, msg)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/amusoft/tmsws/internal/cmdutil"
 )
 
 // Summary is the object `subscribe --json` prints on stdout at the end.
@@ -27,7 +29,11 @@ type ChannelResult struct {
 	Subscribed bool   `json:"subscribed"`
 	MS         *int64 `json:"ms,omitempty"`      // when confirmed
 	Members    *int   `json:"members,omitempty"` // presence channels, when confirmed
-	Error      string `json:"error,omitempty"`   // why it was refused
+	// Auth is how a private or presence channel is authorized: "endpoint"
+	// (the auth endpoint) or "local" (signed with the app secret); absent
+	// for public channels.
+	Auth  string `json:"auth,omitempty"`
+	Error string `json:"error,omitempty"` // why it was refused
 }
 
 // ExpectedResult is what --expect waited for and how many matched.
@@ -61,6 +67,9 @@ func (k *sink) summarize(end time.Time, err error) Summary {
 	}
 	for _, ch := range k.channels {
 		cr := ChannelResult{Channel: ch.name, Subscribed: ch.subscribed, Error: ch.refusal}
+		if cmdutil.NeedsAuth(ch.name) {
+			cr.Auth = k.auth
+		}
 		if ch.subscribed {
 			cr.MS = ms(ch.at)
 			if ch.presence {
@@ -70,7 +79,7 @@ func (k *sink) summarize(end time.Time, err error) Summary {
 		}
 		sum.Channels = append(sum.Channels, cr)
 	}
-	if k.expect != nil {
+	if k.pattern != "" {
 		sum.Expected = &ExpectedResult{Pattern: k.pattern, Where: k.wheres, Count: k.want, Matched: k.matched}
 	}
 	for _, e := range k.events {
