@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -93,10 +94,12 @@ func Main() int {
 		select {
 		case s2, ok := <-sigs:
 			if ok {
+				io.RestoreTerminal() // a prompt's echo, off while it waits
 				os.Exit(signalCode(s2))
 			}
 		case <-time.After(signalGrace):
 			fmt.Fprintf(os.Stderr, "tmsws: still writing output %s after the signal: exiting without it\n", signalGrace)
+			io.RestoreTerminal()
 			os.Exit(signalCode(s))
 		}
 	}()
@@ -128,10 +131,11 @@ func Run(ctx context.Context, io *iostreams.IO, args []string) int {
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
-	err := root.ExecuteContext(ctx)
+	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
+	err = unknownCommand(c, err)
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return ExitInterrupted
 	}
@@ -174,13 +178,78 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Long:  "Print the version of tmsws, as tmsws --version does.",
+		Example: `  tmsws version
+  tmsws --version`,
+		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			fmt.Fprintf(f.IO.Out, "tmsws %s\n", f.Version)
 			return nil
 		},
 	})
+	addCompletion(root, f)
 	return root
+}
+
+// completionExamples are the examples of `tmsws completion` and of its
+// shells' subcommands: how to load the script now and for every session.
+var completionExamples = map[string]string{
+	"completion": `  source <(tmsws completion bash)
+  tmsws completion zsh > "${fpath[1]}/_tmsws"
+  tmsws completion fish > ~/.config/fish/completions/tmsws.fish
+  tmsws completion powershell | Out-String | Invoke-Expression`,
+	"bash": `  source <(tmsws completion bash)
+  tmsws completion bash > /etc/bash_completion.d/tmsws
+  tmsws completion bash > "$(brew --prefix)/etc/bash_completion.d/tmsws"`,
+	"zsh": `  source <(tmsws completion zsh)
+  tmsws completion zsh > "${fpath[1]}/_tmsws"`,
+	"fish": `  tmsws completion fish | source
+  tmsws completion fish > ~/.config/fish/completions/tmsws.fish`,
+	"powershell": `  tmsws completion powershell | Out-String | Invoke-Expression
+  tmsws completion powershell >> $PROFILE`,
+}
+
+// addCompletion adds cobra's completion command (the bash, zsh, fish and
+// powershell scripts are cobra's) now rather than at Execute, so that it
+// gets examples, and a mistyped shell (tmsws completion bsh) the same
+// error and suggestion as any other mistyped subcommand. Cobra's
+// subcommands write to the root's output as it is when they are made:
+// f.IO.Out.
+func addCompletion(root *cobra.Command, f *cmdutil.Factory) {
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = completionExamples["completion"]
+		c.Args = cmdutil.NoArgs
+		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		for _, sh := range c.Commands() {
+			sh.Example = completionExamples[sh.Name()]
+			sh.Args = cmdutil.NoArgs
+		}
+	}
+}
+
+// unknownCommand turns cobra's own "unknown command" error (tmsws lisen)
+// and cobra.NoArgs's (tmsws completion bash extra) into cmdutil.NoArgs's
+// UsageError: one line, the suggestions as the hint.
+func unknownCommand(c *cobra.Command, err error) error {
+	rest, ok := strings.CutPrefix(err.Error(), "unknown command ")
+	if !ok || c == nil {
+		return err
+	}
+	quoted, qerr := strconv.QuotedPrefix(rest)
+	if qerr != nil {
+		return err
+	}
+	typed, qerr := strconv.Unquote(quoted)
+	if qerr != nil {
+		return err
+	}
+	return cmdutil.NoArgs(c, []string{typed})
 }
 
 // ExitCode is the one map from errors to the contract's exit codes.

@@ -1,12 +1,19 @@
 package app
 
 import (
+	"fmt"
+	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
+
+	assets "github.com/amusoft/tmsws"
+	"github.com/amusoft/tmsws/internal/cmd/demo"
 )
 
 func TestDemoPlaysTheBundledSession(t *testing.T) {
@@ -68,8 +75,78 @@ func TestDemoLoopsUntilInterrupted(t *testing.T) {
 
 func TestDemoUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"demo", "--speed", "0"}, {"demo", "extra"}, {"demo", "--json", "--pretty"}} {
+	for _, args := range [][]string{
+		{"demo", "--speed", "-1"}, {"demo", "--speed", "NaN"}, {"demo", "--speed", "+Inf"},
+		{"demo", "extra"}, {"demo", "--json", "--pretty"}, {"demo", "--where", "data.x=="},
+	} {
 		res := newCLI(t).run(args...)
 		assert.Equal(t, ExitUsage, res.code, "%v: %s", args, res.stderr)
 	}
+}
+
+// demo --speed 0 is replay's: as fast as possible, the whole session at
+// once, where --speed 1 takes the recording's 11 s.
+func TestDemoSpeedZeroIsAsFastAsPossible(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	res := newCLI(t).run("demo", "--speed", "0")
+	took := time.Since(start)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, jsonLines(t, res.stdout), 19)
+	length, err := demo.Length(assets.DemoRecording)
+	require.NoError(t, err)
+	assert.Less(t, took, length/2, "--speed 0 waited for the recorded timing")
+}
+
+func TestDemoFiltersLikeReplay(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	res := newCLI(t).run("demo", "--speed", "0", "-e", "MessageSent", "--where", "data.message.user_id=8")
+	require.Equal(t, 0, res.code, res.stderr)
+	recs := jsonLines(t, res.stdout)
+	require.Len(t, recs, 2, "Alice's two messages")
+	assert.Less(t, time.Since(start), 5*time.Second, "the demo did not end after the last record it shows")
+	for _, r := range recs {
+		assert.Equal(t, `App\Events\MessageSent`, r.Get("event").String())
+		assert.Equal(t, int64(8), r.Get("data.message.user_id").Int())
+	}
+
+	res = newCLI(t).run("demo", "--speed", "0", "-e", "member_*")
+	require.Equal(t, 0, res.code, res.stderr)
+	var members []string
+	for _, r := range jsonLines(t, res.stdout) {
+		members = append(members, r.Get("type").String()+" "+r.Get("user_id").String())
+	}
+	assert.ElementsMatch(t, []string{"member_added 9", "member_added 12", "member_removed 9"}, members)
+
+	res = newCLI(t).run("demo", "-e", "NoSuchEvent")
+	assert.Equal(t, ExitUsage, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "no record of the demo session matches -e and --where")
+	assert.Empty(t, res.stdout)
+}
+
+// The help's length is the recording's: from its first record's ts to its
+// last one's, at the default --speed 1, in whole seconds.
+func TestDemoHelpStatesTheRecordingsLength(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(strings.TrimSpace(string(assets.DemoRecording)), "\n")
+	first, err := time.Parse(time.RFC3339Nano, gjson.Get(lines[0], "ts").String())
+	require.NoError(t, err)
+	last, err := time.Parse(time.RFC3339Nano, gjson.Get(lines[len(lines)-1], "ts").String())
+	require.NoError(t, err)
+	want := fmt.Sprintf("The session lasts about %d seconds", int(math.Round(last.Sub(first).Seconds())))
+
+	res := newCLI(t).run("demo", "--help")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, want)
+	assert.Contains(t, res.stdout, "0 = as fast as possible (default 1)")
+	assert.NotContains(t, res.stdout, "about 15 s")
+
+	// replay's --speed says the same words.
+	replayHelp := newCLI(t).run("replay", "--help").stdout
+	speed := regexp.MustCompile(`(?m)^ +--speed X +(.*?)(?: \(default 1\))?$`)
+	d, r := speed.FindStringSubmatch(res.stdout), speed.FindStringSubmatch(replayHelp)
+	require.NotNil(t, d)
+	require.NotNil(t, r)
+	assert.Equal(t, r[1], d[1])
 }

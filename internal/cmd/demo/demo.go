@@ -7,7 +7,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"time"
@@ -35,10 +37,10 @@ type Options struct {
 	Color    string
 	Verbose  bool
 	Loop     bool
-	Speed    float64
-	Recorded []byte // the recording to play; the embedded one by default
+	Speed    float64 // 0: as fast as possible
+	Recorded []byte  // the recording to play; the embedded one by default
 
-	cmdutil.SelectFlags // --json, --pretty
+	cmdutil.SelectFlags // -e, --where, --json, --pretty
 }
 
 // NewCmdDemo builds `tmsws demo`.
@@ -51,11 +53,17 @@ func NewCmdDemo(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 of a TMS chat session, connect the listener to it through a private and a
 presence channel with real channel authorization, and show the events:
 messages sent, typing on and off, messages read, members joining and leaving.
-No flags, no network, no login. It ends by itself after about 15 seconds;
---loop keeps it going until Ctrl-C.`,
+No setup, no network, no login.
+
+The session lasts ` + lasts(tmsws.DemoRecording) + ` (its first record to its last) and the
+demo ends after it; --speed 2 plays it twice as fast, --speed 0 all at once,
+and --loop again and again until Ctrl-C. -e and --where show only the
+records they select, as they do for listen and replay (the rule is below).`,
 		Example: `  tmsws demo
   tmsws demo --json | jq -r 'select(.type == "event" and (.event | endswith("MessageSent"))) | .data.message.content'
-  tmsws demo --speed 4`,
+  tmsws demo -e MessageSent --where data.message.user_id=8
+  tmsws demo --speed 4
+  tmsws demo --speed 0 --json > session.jsonl`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return cmdutil.Usagef("demo takes no arguments, got %q", args[0])
@@ -63,8 +71,8 @@ No flags, no network, no login. It ends by itself after about 15 seconds;
 			return nil
 		},
 		RunE: func(c *cobra.Command, _ []string) error {
-			if opts.Speed <= 0 {
-				return cmdutil.Usagef("--speed must be more than 0, got %v", opts.Speed)
+			if math.IsNaN(opts.Speed) || math.IsInf(opts.Speed, 0) || opts.Speed < 0 {
+				return &cmdutil.UsageError{Msg: fmt.Sprintf("--speed must be 0 or more, got %g", opts.Speed), Hint: "--speed 1 keeps the recorded timing, 2 is twice as fast, 0 as fast as possible"}
 			}
 			if err := opts.SelectFlags.Validate(f.IO.ErrOut); err != nil {
 				return err
@@ -77,24 +85,75 @@ No flags, no network, no login. It ends by itself after about 15 seconds;
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Loop, "loop", false, "play the session again and again until interrupted")
-	cmd.Flags().Float64Var(&opts.Speed, "speed", 1, "play faster (2 = twice as fast)")
-	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.JSONFlag, cmdutil.PrettyFlag)
+	// The words of replay's --speed, which has another default.
+	cmd.Flags().Float64Var(&opts.Speed, "speed", 1, "keep the recorded timing scaled by `X` (2 = twice as fast); 0 = as fast as possible")
+	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.EventFlag, cmdutil.WhereFlag, cmdutil.JSONFlag, cmdutil.PrettyFlag)
 	return cmd
+}
+
+// lasts says how long the recording plays at the default --speed 1, in
+// whole seconds: "about 11 seconds".
+func lasts(recorded []byte) string {
+	length, err := Length(recorded)
+	if err != nil {
+		return "as long as it was recorded"
+	}
+	switch n := int(math.Round(length.Seconds())); n {
+	case 1:
+		return "about 1 second"
+	default:
+		return fmt.Sprintf("about %d seconds", n)
+	}
+}
+
+// Length is the time from the first record of a recording to its last, as
+// the embedded server plays it at --speed 1.
+func Length(recorded []byte) (time.Duration, error) {
+	rec, err := load(context.Background(), recorded, nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	return span(rec), nil
+}
+
+// load reads the recording, keeping the records that -e and --where
+// select, as replay --serve does.
+func load(ctx context.Context, recorded []byte, events, wheres []string) (*server.Recording, error) {
+	flt, err := filter.Compile(events, wheres)
+	if err != nil {
+		return nil, err
+	}
+	rec, malformed, err := replay.LoadRecording(ctx, []string{"-"}, bytes.NewReader(recorded), flt, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load the demo recording: %w", err)
+	}
+	if len(malformed) > 0 {
+		return nil, fmt.Errorf("the demo recording is damaged: %s", malformed[0])
+	}
+	return rec, nil
+}
+
+// span is the time from the recording's first item to its last.
+func span(rec *server.Recording) time.Duration {
+	if len(rec.Items) == 0 {
+		return 0
+	}
+	return rec.Items[len(rec.Items)-1].Offset - rec.Items[0].Offset
 }
 
 // Run plays the recording and shows it until it ends (or ctx ends with
 // --loop).
 func Run(ctx context.Context, opts *Options) error {
-	flt, err := filter.Compile(nil, nil)
+	rec, err := load(ctx, opts.Recorded, opts.Events, opts.Wheres)
 	if err != nil {
 		return err
 	}
-	rec, malformed, err := replay.LoadRecording(ctx, []string{"-"}, bytes.NewReader(opts.Recorded), flt, 0)
-	if err != nil {
-		return fmt.Errorf("load the demo recording: %w", err)
-	}
-	if len(malformed) > 0 || len(rec.Items) == 0 {
-		return fmt.Errorf("the demo recording is damaged: %d items, %d malformed lines", len(rec.Items), len(malformed))
+	if len(rec.Items) == 0 {
+		if len(opts.Events) == 0 && len(opts.Wheres) == 0 {
+			return errors.New("the demo recording is damaged: it holds no record")
+		}
+		return &cmdutil.UsageError{Msg: "no record of the demo session matches -e and --where",
+			Hint: "the session has the events MessageSent, UserIsTyping and MessagesRead and member_added and member_removed records; see tmsws demo --json"}
 	}
 	secret := make([]byte, 16)
 	if _, err := rand.Read(secret); err != nil {
@@ -121,11 +180,13 @@ func Run(ctx context.Context, opts *Options) error {
 	port, _ := strconv.Atoi(portStr)
 	log.Info("demo", "playing a recorded chat session through the embedded server at "+srv.Addr()+" (Ctrl-C to stop)")
 
-	// The demo ends when every recorded record has been shown; the session's
-	// length at this speed plus some slack is only a safety net.
+	// The demo ends when every selected record has been shown; the
+	// session's length at this speed plus some slack is only a safety net.
 	stopAfter := len(rec.Items)
-	length := rec.Items[len(rec.Items)-1].Offset - rec.Items[0].Offset
-	duration := (time.Duration(float64(length)/opts.Speed) + 10*time.Second).Round(time.Second)
+	duration := 10 * time.Second
+	if opts.Speed > 0 {
+		duration = (time.Duration(float64(span(rec))/opts.Speed) + duration).Round(time.Second)
+	}
 	if opts.Loop {
 		stopAfter, duration = 0, 0
 	}
@@ -147,7 +208,7 @@ func Run(ctx context.Context, opts *Options) error {
 			Color:       opts.Color,
 			Verbose:     opts.Verbose,
 		},
-		SelectFlags:       cmdutil.SelectFlags{Channels: channels, JSON: opts.JSON, Pretty: opts.Pretty},
+		SelectFlags:       cmdutil.SelectFlags{Channels: channels, Events: opts.Events, Wheres: opts.Wheres, JSON: opts.JSON, Pretty: opts.Pretty},
 		Duration:          duration,
 		StopAfter:         stopAfter,
 		ReconnectAttempts: 3,
