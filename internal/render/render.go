@@ -35,14 +35,39 @@ type Options struct {
 	// Channels known in advance (listen's -c) size the channel column from
 	// the first line, so lines line up from the start.
 	Channels []string
+	// MaxBody cuts a line's body (the data) longer than this many columns,
+	// ending it with "… (12.3 KB, --wide or --json for all)"; 0 never cuts.
+	// Callers set it only for a terminal without --wide (see BodyLimit).
+	MaxBody int
 }
 
-// Column widths stop growing here, so one odd name cannot push every later
-// line far to the right.
+// BodyLimit is the MaxBody for a terminal termWidth columns wide: a few
+// lines' worth, so one large payload cannot fill the screen.
+func BodyLimit(termWidth int) int {
+	if termWidth <= 0 {
+		termWidth = 80
+	}
+	return bodyLines * termWidth
+}
+
+// bodyLines is how many terminal lines a cut body fills at most.
+const bodyLines = 4
+
+// minBody is the least MaxBody honoured: a cut must leave something to read.
+const minBody = 40
+
+// The channel column stops growing at maxChannelWidth, so one odd name
+// cannot push every later line far to the right. The event column has one
+// width from the first line to the last: the common chat events
+// (UserIsTyping, MessageSent, MessagesRead) fit it, and a longer name
+// overflows its own line without moving the column for the others.
 const (
 	maxChannelWidth = 40
-	maxTagWidth     = 24
-	initialTagWidth = len("UserIsTyping") // the common chat events line up from the start
+	tagWidth        = len("UserIsTyping")
+	timeLayout      = "15:04:05.000"
+	// noTime stands for a record without ts (one read from a file that
+	// lacks it), as wide as a time.
+	noTime = "--:--:--    "
 )
 
 // Pretty writes one line per record. It is not safe for concurrent use:
@@ -56,7 +81,6 @@ type Pretty struct {
 	body []byte // the body being built, reused
 
 	channelWidth int // widest channel seen, capped
-	tagWidth     int // widest tag seen, capped
 
 	st styles
 }
@@ -75,8 +99,9 @@ func NewPretty(w io.Writer, opts Options) *Pretty {
 		line: make([]byte, 0, 512),
 		body: make([]byte, 0, 512),
 		st:   newStyles(opts.Color),
-
-		tagWidth: initialTagWidth,
+	}
+	if p.opts.MaxBody > 0 && p.opts.MaxBody < minBody {
+		p.opts.MaxBody = minBody
 	}
 	for _, ch := range opts.Channels {
 		if n := len(ch); n > p.channelWidth {
@@ -114,6 +139,9 @@ func (p *Pretty) Write(r *record.Record) error {
 	if cached && len(p.body) == mark+2 {
 		p.body = p.body[:mark]
 	}
+	if p.opts.MaxBody > 0 {
+		p.body = p.cut(p.body, r)
+	}
 	if p.opts.ShowSocket && r.SocketID != "" && r.Type != record.TypeConnected {
 		if len(p.body) > 0 {
 			p.body = append(p.body, "  "...)
@@ -126,7 +154,11 @@ func (p *Pretty) Write(r *record.Record) error {
 
 	b := p.line[:0]
 	b = append(b, p.st.faint.pre...)
-	b = r.TS.In(p.loc).AppendFormat(b, "15:04:05.000")
+	if r.TS.IsZero() {
+		b = append(b, noTime...)
+	} else {
+		b = r.TS.In(p.loc).AppendFormat(b, timeLayout)
+	}
 	b = append(b, p.st.faint.post...)
 	b = append(b, "  "...)
 
@@ -135,13 +167,7 @@ func (p *Pretty) Write(r *record.Record) error {
 		b = append(b, "  "...)
 	}
 
-	// Status tags (subscription_error, reconnecting…) do not widen the tag
-	// column: they are rare, and the events should stay compact.
-	tagLimit := maxTagWidth
-	if k == kindLifecycle || k == kindError {
-		tagLimit = 0
-	}
-	b, p.tagWidth = appendColumn(b, p.st.kinds[k], tagOf(r), p.tagWidth, tagLimit, len(p.body) > 0)
+	b, _ = appendColumn(b, p.st.kinds[k], tagOf(r), tagWidth, 0, len(p.body) > 0)
 	if len(p.body) > 0 {
 		b = append(b, "  "...)
 		b = append(b, p.body...)
@@ -173,6 +199,82 @@ func appendColumn(b []byte, st style, text string, widest, limit int, pad bool) 
 		}
 	}
 	return b, widest
+}
+
+// cut shortens body to MaxBody columns when it is longer, and says how
+// large the whole data was. Columns are runes outside escape sequences; the
+// cut never splits a UTF-8 sequence, a sanitized \xNN escape, or a colour
+// sequence, and with colour on, a colour left open is closed.
+func (p *Pretty) cut(body []byte, r *record.Record) []byte {
+	limit := p.opts.MaxBody
+	cols, at := 0, -1
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c == 0x1b { // a colour sequence of ours: ESC [ params final
+			j := i + 1
+			if j < len(body) && body[j] == '[' {
+				j++
+				for j < len(body) && (body[j] < 0x40 || body[j] > 0x7e) {
+					j++
+				}
+			}
+			i = j
+			continue
+		}
+		if c&0xC0 == 0x80 {
+			continue // a UTF-8 continuation byte
+		}
+		if cols == limit {
+			at = i
+			break
+		}
+		cols++
+	}
+	if at < 0 {
+		return body
+	}
+	// Do not end inside a sanitized escape such as \x1b or \u202e: back up
+	// to its backslash when one starts within the last 6 bytes.
+	if k := bytesLastIndexByte(body[max(0, at-5):at], '\\'); k >= 0 {
+		at = max(0, at-5) + k
+	}
+	size := len(r.Data)
+	if size == 0 {
+		size = len(r.Message)
+	}
+	out := body[:at]
+	if p.opts.Color { // close whatever colour the cut left open
+		out = append(out, "\x1b[0m"...)
+	}
+	out = append(out, p.st.faint.pre...)
+	out = append(out, "… ("...)
+	out = appendSize(out, size)
+	out = append(out, ", --wide or --json for all)"...)
+	return append(out, p.st.faint.post...)
+}
+
+func bytesLastIndexByte(b []byte, c byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// appendSize appends n the way a person reads it: "980 bytes", "12.3 KB",
+// "4.0 MB" (units of 1024, as bytesize).
+func appendSize(b []byte, n int) []byte {
+	switch {
+	case n < 1024:
+		b = strconv.AppendInt(b, int64(n), 10)
+		return append(b, " bytes"...)
+	case n < 1<<20:
+		b = strconv.AppendFloat(b, float64(n)/(1<<10), 'f', 1, 64)
+		return append(b, " KB"...)
+	}
+	b = strconv.AppendFloat(b, float64(n)/(1<<20), 'f', 1, 64)
+	return append(b, " MB"...)
 }
 
 func runeCount(b []byte) int {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -451,4 +452,106 @@ func TestKnownChannelsAlignFromTheFirstLine(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	require.Len(t, lines, 2)
 	assert.Equal(t, strings.Index(lines[1], "B"), strings.Index(lines[0], "A"), "the tag column lines up:\n%s", buf.String())
+}
+
+// TestLongBodiesAreCut: with MaxBody, a body longer than that many columns
+// is cut and says how large the data was; without it nothing is cut.
+func TestLongBodiesAreCut(t *testing.T) {
+	t.Parallel()
+	data := `{"blob":"` + strings.Repeat("é", 6000) + `"}` // 12,011 bytes, 6,011 runes
+	rec := func() *record.Record {
+		return &record.Record{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "Unknown", Data: []byte(data)}
+	}
+	const prefix = "09:16:54.123  c  Unknown       "
+
+	out := renderAll(t, Options{Location: time.UTC, MaxBody: 320}, []*record.Record{rec()})
+	require.True(t, strings.HasPrefix(out, prefix), out)
+	body := strings.TrimSuffix(out[len(prefix):], "\n")
+	assert.Equal(t, `{"blob":"`+strings.Repeat("é", 320-9)+"… (11.7 KB, --wide or --json for all)", body)
+	assert.True(t, utf8.ValidString(out), "no UTF-8 sequence is split")
+
+	assert.Equal(t, prefix+data+"\n", renderAll(t, Options{Location: time.UTC}, []*record.Record{rec()}), "MaxBody 0: never cut")
+
+	short := &record.Record{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "Unknown", Data: []byte(`{"a":1}`)}
+	assert.Equal(t, prefix+`{"a":1}`+"\n", renderAll(t, Options{Location: time.UTC, MaxBody: 320}, []*record.Record{short}))
+
+	t.Run("exactly the limit is not cut", func(t *testing.T) {
+		t.Parallel()
+		d := `"` + strings.Repeat("x", 100) + `"`
+		r := &record.Record{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "Unknown", Data: []byte(d)}
+		assert.Equal(t, prefix+strings.Repeat("x", 100)+"\n", renderAll(t, Options{Location: time.UTC, MaxBody: 100}, []*record.Record{r}))
+		r.Data = []byte(`"` + strings.Repeat("x", 101) + `"`)
+		assert.Equal(t, prefix+strings.Repeat("x", 100)+"… (103 bytes, --wide or --json for all)\n",
+			renderAll(t, Options{Location: time.UTC, MaxBody: 100}, []*record.Record{r}))
+	})
+
+	t.Run("never inside an escape", func(t *testing.T) {
+		t.Parallel()
+		// The data's ESC shows as the four characters \x1b; a cut that
+		// falls inside them keeps none of them.
+		d := `"` + strings.Repeat("x", 48) + "\x1b[31m" + strings.Repeat("y", 60) + `"`
+		r := &record.Record{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "Unknown", Data: []byte(d)}
+		out := renderAll(t, Options{Location: time.UTC, MaxBody: 50}, []*record.Record{r})
+		assert.Equal(t, prefix+strings.Repeat("x", 48)+"… (115 bytes, --wide or --json for all)\n", out)
+
+		// Colour sequences count for nothing and are closed after the cut.
+		msg := `{"message":{"content":"` + strings.Repeat("z", 200) + `","user":{"name":"Alice"}}}`
+		r = &record.Record{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "MessageSent", Data: []byte(msg)}
+		out = renderAll(t, Options{Location: time.UTC, Color: true, MaxBody: 60}, []*record.Record{r})
+		st := newStyles(true)
+		want := st.bold.pre + "Alice" + st.bold.post + ": " + strings.Repeat("z", 60-7) + "\x1b[0m" +
+			st.faint.pre + "… (250 bytes, --wide or --json for all)" + st.faint.post + "\n"
+		assert.True(t, strings.HasSuffix(out, want), "%q", out)
+	})
+
+	t.Run("a tiny limit still leaves something", func(t *testing.T) {
+		t.Parallel()
+		out := renderAll(t, Options{Location: time.UTC, MaxBody: 1}, []*record.Record{rec()})
+		assert.Contains(t, out, `{"blob":"`+strings.Repeat("é", minBody-9)+"… (")
+	})
+}
+
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, 4*120, BodyLimit(120))
+	assert.Equal(t, 4*80, BodyLimit(0), "80 columns when the width is unknown")
+}
+
+func TestAppendSize(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]string{0: "0 bytes", 1023: "1023 bytes", 1024: "1.0 KB", 12595: "12.3 KB", 5 << 20: "5.0 MB"} {
+		assert.Equal(t, want, string(appendSize(nil, n)))
+	}
+}
+
+// TestRecordWithoutTime: a record read without ts shows dashes, as wide as
+// a time, instead of midnight.
+func TestRecordWithoutTime(t *testing.T) {
+	t.Parallel()
+	out := renderAll(t, Options{Location: time.UTC}, []*record.Record{
+		{Type: record.TypeEvent, Channel: "c", Event: "A", Data: []byte(`1`)},
+		{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "B", Data: []byte(`2`)},
+	})
+	assert.Equal(t, ""+
+		"--:--:--      c  A             1\n"+
+		"09:16:54.123  c  B             2\n", out)
+}
+
+// TestEventColumnNeverWidens: a long event name overflows its own line; the
+// lines after it keep the column where it was.
+func TestEventColumnNeverWidens(t *testing.T) {
+	t.Parallel()
+	out := renderAll(t, Options{Location: time.UTC}, []*record.Record{
+		{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "MessageSent", Data: []byte(`1`)},
+		{TS: t0, Type: record.TypeEvent, Channel: "c", Event: `App\Events\ConversationParticipantAdded`, Data: []byte(`2`)},
+		{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "MessageSent", Data: []byte(`3`)},
+		{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "MessageDeleted", Data: []byte(`4`)},
+		{TS: t0, Type: record.TypeEvent, Channel: "c", Event: "MessageSent", Data: []byte(`5`)},
+	})
+	assert.Equal(t, ""+
+		"09:16:54.123  c  MessageSent   1\n"+
+		"09:16:54.123  c  ConversationParticipantAdded  2\n"+
+		"09:16:54.123  c  MessageSent   3\n"+
+		"09:16:54.123  c  MessageDeleted  4\n"+
+		"09:16:54.123  c  MessageSent   5\n", out)
 }
