@@ -3,10 +3,15 @@ package cmdutil
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/render"
 )
 
 // SelectFlags are the flags that choose which records a command shows and
@@ -27,6 +32,7 @@ type SelectFlags struct {
 	Output       string   // -o FILE
 	Count        int      // --count N
 	ShowProtocol bool     // --show-protocol
+	Wide         bool     // --wide, registered with --pretty
 
 	reg *selectReg // what AddSelectFlags registered; nil for a value made by hand
 }
@@ -76,7 +82,8 @@ var (
 	WhereFlag = SelectFlag{kind: kindWhere}
 	// JSONFlag is --json for a command that shows records: JSON lines.
 	JSONFlag = SelectFlag{kind: kindJSON}
-	// PrettyFlag is --pretty: colour-coded lines.
+	// PrettyFlag is --pretty: colour-coded lines. It brings --wide along:
+	// pretty output never cut (see BodyLimit).
 	PrettyFlag = SelectFlag{kind: kindPretty}
 	// OutputFlag is -o FILE: also append the JSON records to FILE.
 	OutputFlag = SelectFlag{kind: kindOutput}
@@ -161,6 +168,7 @@ func AddSelectFlags(cmd *cobra.Command, s *SelectFlags, flags ...SelectFlag) {
 			fl.BoolVar(&s.JSON, "json", false, "print "+f.what+" as one JSON object on stdout")
 		case kindPretty:
 			fl.BoolVar(&s.Pretty, "pretty", false, "colour-coded lines (the default on a terminal)")
+			fl.BoolVar(&s.Wide, "wide", false, "pretty output: never cut long data (on a terminal it is cut to a few lines)")
 		case kindOutput:
 			fl.StringVarP(&s.Output, "output", "o", "", "also append the JSON records to `FILE`")
 		case kindCount:
@@ -235,6 +243,31 @@ func (s *SelectFlags) Validate(errOut io.Writer) error {
 		fmt.Fprintf(errOut, "warning: %s\n", w)
 	}
 	return nil
+}
+
+// BodyLimit is render.Options.MaxBody for the pretty output on io.Out:
+// a few lines of the terminal's width (render.BodyLimit) when stdout is a
+// terminal and --wide is not given; 0 (never cut) for a pipe, a file or
+// --wide. JSON output and -o files are never cut: they do not render.
+func (s *SelectFlags) BodyLimit(io *iostreams.IO) int {
+	if s.Wide || io == nil || !io.OutTTY {
+		return 0
+	}
+	return render.BodyLimit(terminalWidth(io.Out))
+}
+
+// terminalWidth is the width of the terminal w writes to; 0 when w is not
+// one or its size is unknown.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
 
 // wrap breaks text into lines of at most width columns at spaces.

@@ -2,6 +2,8 @@ package cmdutil
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,6 +11,9 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/render"
 )
 
 // selectCmd builds a command named name that takes flags, and parses args.
@@ -46,14 +51,14 @@ func TestAddSelectFlagsRegistersTheChosenFlags(t *testing.T) {
 	}{
 		{"listen", listenFlags, map[string]string{
 			"channel": "c stringArray []", "event": "e stringArray []", "where": " stringArray []", "json": " bool false",
-			"pretty": " bool false", "output": "o string ", "count": " int 0", "show-protocol": " bool false"}},
+			"pretty": " bool false", "wide": " bool false", "output": "o string ", "count": " int 0", "show-protocol": " bool false"}},
 		{"replay", replayFlags, map[string]string{
 			"channel": "c stringArray []", "event": "e stringArray []", "where": " stringArray []", "json": " bool false",
-			"pretty": " bool false", "output": "o string ", "count": " int 0", "show-protocol": " bool false"}},
+			"pretty": " bool false", "wide": " bool false", "output": "o string ", "count": " int 0", "show-protocol": " bool false"}},
 		{"subscribe", subscribeFlags, map[string]string{
 			"channel": "c stringArray []", "expect": " string ", "where": " stringArray []", "count": " int 1", "json": " bool false"}},
 		{"doctor", doctorFlags, map[string]string{"channel": "c string ", "json": " bool false"}},
-		{"demo", demoFlags, map[string]string{"json": " bool false", "pretty": " bool false"}},
+		{"demo", demoFlags, map[string]string{"json": " bool false", "pretty": " bool false", "wide": " bool false"}},
 	} {
 		cmd, _, err := selectCmd(t, tt.name, nil, tt.flags...)
 		require.NoError(t, err)
@@ -192,4 +197,35 @@ func TestWrap(t *testing.T) {
 	assert.Equal(t, "a bb\nccc\nd", wrap("a bb  ccc d", 4))
 	assert.Equal(t, "", wrap("", 10))
 	assert.Equal(t, "toolongword\nx", wrap("toolongword x", 4))
+}
+
+// TestBodyLimit: pretty output is cut only on a terminal and without
+// --wide; a pipe, a file or --wide gets everything.
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	tty := &iostreams.IO{Out: &bytes.Buffer{}, OutTTY: true}
+	pipe := &iostreams.IO{Out: &bytes.Buffer{}}
+	for _, tt := range []struct {
+		name string
+		args []string
+		io   *iostreams.IO
+		want int
+	}{
+		{"terminal", nil, tty, render.BodyLimit(80)},
+		{"terminal with --wide", []string{"--wide"}, tty, 0},
+		{"pipe", nil, pipe, 0},
+		{"pipe with --pretty", []string{"--pretty"}, pipe, 0},
+		{"no streams", nil, nil, 0},
+	} {
+		_, s, err := selectCmd(t, "listen", tt.args, listenFlags...)
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, s.BodyLimit(tt.io), tt.name)
+	}
+	assert.Equal(t, 320, render.BodyLimit(80), "4 lines of 80 columns when the width is unknown")
+
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	require.NoError(t, err)
+	defer f.Close()
+	assert.Equal(t, 0, terminalWidth(f), "a file has no width")
+	assert.Equal(t, render.BodyLimit(0), (&SelectFlags{}).BodyLimit(&iostreams.IO{Out: f, OutTTY: true}))
 }
