@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,29 +32,98 @@ func Dir(env func(string) string) (string, error) {
 	return "", errors.New("cannot find the config folder: set HOME or XDG_CONFIG_HOME")
 }
 
-// Credential is what tmsws login stores for a profile.
+// Credential is what tmsws login stores for an origin.
 type Credential struct {
 	Token   string
 	User    string
 	SavedAt time.Time
 }
 
-const credentialsHeader = "# tmsws credentials: written by tmsws login, keep private (mode 0600)\n"
+// StoredToken is one token of the credentials file and the origin it
+// belongs to.
+type StoredToken struct {
+	Credential
+	// Origin is the canonical origin (see Origin) the token belongs to, and
+	// the only one it is ever sent to. For a legacy section it is the origin
+	// of that profile's api-url; "" when that cannot be worked out (the
+	// config file's profile is broken), and then the token is never sent.
+	Origin string
+	// Legacy names the profile of a section in the format before tokens were
+	// kept per origin ([default], [staging]); "" for an origin section.
+	Legacy string
+	// OriginErr says why Origin is "" for a legacy section.
+	OriginErr error
+}
+
+const credentialsHeader = "# tmsws credentials: written by tmsws login, keep private (mode 0600).\n" +
+	"# Each token is kept under the origin (scheme://host:port) of the API that issued it, and only ever sent there.\n"
 
 func credentialsPath(dir string) string { return filepath.Join(dir, CredentialsFileName) }
 
-// LoadCredential returns the credential stored for profile in
-// dir/credentials; found is false when the file or the profile is missing.
-// Use CredentialsWarning to learn whether the file is readable by others.
-func LoadCredential(dir, profile string) (Credential, bool, error) {
-	f, err := readINI(credentialsPath(dir))
+// Origin is the origin of an http(s) URL as tokens are kept under it:
+// lowercase scheme "://" lowercase host ":" port, with the default port made
+// explicit (https 443, http 80), so https://h and https://h:443/x are one
+// origin. An IPv6 host is bracketed. The error never repeats the URL.
+func Origin(rawURL string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil {
-		return Credential{}, false, err
+		return "", errors.New("not a URL: use one like https://tms.example.com")
 	}
-	s := f.section(profile)
-	if s == nil {
-		return Credential{}, false, nil
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", errors.New("not an http(s) URL: use one like https://tms.example.com")
 	}
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return "", errors.New("a URL without a host: use one like https://tms.example.com")
+	}
+	port := u.Port()
+	if port == "" {
+		if strings.HasSuffix(u.Host, ":") {
+			return "", errors.New("a URL with an empty port: use one like https://tms.example.com:8443")
+		}
+		port = "443"
+		if scheme == "http" {
+			port = "80"
+		}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", errors.New("a URL with a bad port: use 1 to 65535")
+	}
+	port = strings.TrimLeft(port, "0")
+	return scheme + "://" + net.JoinHostPort(host, port), nil
+}
+
+// ShowOrigin prints an origin the way a user would type it: without the
+// default port of its scheme (https://tms.example.com,
+// http://127.0.0.1:18000). Anything else is returned as it is.
+func ShowOrigin(origin string) string {
+	switch {
+	case strings.HasPrefix(origin, "https://") && strings.HasSuffix(origin, ":443"):
+		return strings.TrimSuffix(origin, ":443")
+	case strings.HasPrefix(origin, "http://") && strings.HasSuffix(origin, ":80"):
+		return strings.TrimSuffix(origin, ":80")
+	}
+	return origin
+}
+
+// sectionOrigin checks a credentials section header naming an origin: an
+// http(s) URL with nothing after the host and port.
+func sectionOrigin(name string) (string, error) {
+	const bad = "not an origin: use [https://host:port] or [https://host]"
+	u, err := url.Parse(name)
+	if err != nil || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return "", errors.New(bad)
+	}
+	o, err := Origin(name)
+	if err != nil {
+		return "", errors.New(bad)
+	}
+	return o, nil
+}
+
+// credentialOf reads a section's entries.
+func credentialOf(f *iniFile, s *iniSection) (Credential, error) {
 	var c Credential
 	for _, e := range s.entries {
 		switch e.key {
@@ -62,19 +134,126 @@ func LoadCredential(dir, profile string) (Credential, bool, error) {
 		case "saved_at":
 			t, err := time.Parse(time.RFC3339Nano, e.value)
 			if err != nil {
-				return Credential{}, false, usagef("%s:%d: saved_at is not an RFC 3339 time: fix or remove the line",
+				return Credential{}, usagef("%s:%d: saved_at is not an RFC 3339 time: fix or remove the line",
 					f.path, e.line)
 			}
 			c.SavedAt = t
 		default:
-			return Credential{}, false, usagef("%s:%d: unknown key %s: credentials hold token, user and saved_at",
+			return Credential{}, usagef("%s:%d: unknown key %s: credentials hold token, user and saved_at",
 				f.path, e.line, keyName(e.key))
 		}
 	}
-	if c.Token == "" {
-		return Credential{}, false, nil
+	return c, nil
+}
+
+// LoadTokens returns every token of dir/credentials, in file order: those
+// kept under an origin, and those of legacy profile sections, which belong
+// to the origin of their profile's api-url as the config file gives it (its
+// api-url key, else {scheme}://{host} of the profile). A missing file holds
+// none. Use CredentialsWarning to learn whether the file is readable by
+// others.
+func LoadTokens(dir string) ([]StoredToken, error) {
+	f, err := readINI(credentialsPath(dir))
+	if err != nil {
+		return nil, err
 	}
-	return c, true, nil
+	var cfg *iniFile
+	var out []StoredToken
+	for _, s := range f.sections {
+		c, err := credentialOf(f, s)
+		if err != nil {
+			return nil, err
+		}
+		if c.Token == "" {
+			continue
+		}
+		st := StoredToken{Credential: c}
+		if s.origin {
+			st.Origin = s.name
+		} else {
+			st.Legacy = s.name
+			if cfg == nil {
+				if cfg, err = readINI(filepath.Join(dir, ConfigFileName)); err != nil {
+					return nil, err
+				}
+			}
+			st.Origin, st.OriginErr = profileOrigin(cfg, s.name)
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// profileOrigin is the origin of a profile's api-url as the config file
+// alone resolves it (no flags, no environment).
+func profileOrigin(cfg *iniFile, profile string) (string, error) {
+	r := &resolver{env: func(string) string { return "" }, profile: cfg.section(profile), path: cfg.path}
+	s := &Settings{}
+	if err := resolveServer(r, &Flags{}, s); err != nil {
+		return "", err
+	}
+	api := r.get("api-url", "", "", s.Scheme+"://"+hostPort(s.Host, ""))
+	u, err := checkURL(api)
+	if err != nil {
+		return "", err
+	}
+	return Origin(u)
+}
+
+// tokenFor picks the token for origin: the origin's own section, else a
+// legacy section of that origin (profile's first, then the others in file
+// order).
+func tokenFor(all []StoredToken, origin, profile string) (StoredToken, bool) {
+	var legacy []StoredToken
+	for _, st := range all {
+		switch {
+		case st.Origin != origin:
+		case st.Legacy == "":
+			return st, true
+		case st.Legacy == profile:
+			legacy = append([]StoredToken{st}, legacy...)
+		default:
+			legacy = append(legacy, st)
+		}
+	}
+	if len(legacy) > 0 {
+		return legacy[0], true
+	}
+	return StoredToken{}, false
+}
+
+// LoadToken returns the token stored for the origin of rawURL (any URL of
+// that server), from its origin section or a legacy section of that origin.
+func LoadToken(dir, rawURL string) (StoredToken, bool, error) {
+	origin, err := Origin(rawURL)
+	if err != nil {
+		return StoredToken{}, false, err
+	}
+	all, err := LoadTokens(dir)
+	if err != nil {
+		return StoredToken{}, false, err
+	}
+	st, ok := tokenFor(all, origin, "")
+	return st, ok, nil
+}
+
+// LoadCredential returns the token a profile's own settings (its api-url as
+// the config file gives it) would use; found is false when none is stored.
+func LoadCredential(dir, profile string) (Credential, bool, error) {
+	all, err := LoadTokens(dir)
+	if err != nil {
+		return Credential{}, false, err
+	}
+	cfg, err := readINI(filepath.Join(dir, ConfigFileName))
+	if err != nil {
+		return Credential{}, false, err
+	}
+	origin, err := profileOrigin(cfg, profile)
+	if err != nil {
+		return Credential{}, false, err
+	}
+	st, ok := tokenFor(all, origin, profile)
+	return st.Credential, ok, nil
 }
 
 // CredentialsWarning returns a warning when dir/credentials exists and can
@@ -92,12 +271,15 @@ func CredentialsWarning(dir string) string {
 	return ""
 }
 
-// SaveCredential stores c for profile in dir/credentials, keeping the other
-// profiles' entries. The folder is created 0700 and the file written 0600,
+// SaveToken stores c under origin (a canonical origin, see Origin) in
+// dir/credentials, keeping the other origins' entries. A legacy section of
+// profile whose token belongs to the same origin is dropped: the new
+// section replaces it. The folder is created 0700 and the file written 0600,
 // atomically (temp file, fsync, rename).
-func SaveCredential(dir, profile string, c Credential) error {
-	if !validProfileName(profile) {
-		return usagef("profile %q is not a valid name: use letters, digits, '.', '_' and '-'", profile)
+func SaveToken(dir, origin, profile string, c Credential) error {
+	canon, err := Origin(origin)
+	if err != nil || canon != origin {
+		return fmt.Errorf("save credentials: %q is not a canonical origin (use config.Origin)", origin)
 	}
 	token := strings.TrimSpace(c.Token)
 	if token == "" {
@@ -106,6 +288,10 @@ func SaveCredential(dir, profile string, c Credential) error {
 	if strings.ContainsAny(token, "\r\n") || strings.ContainsAny(c.User, "\r\n") {
 		return errors.New("save credentials: the token or the user holds a line break")
 	}
+	all, err := LoadTokens(dir)
+	if err != nil {
+		return err
+	}
 	if err := ensureDir(dir); err != nil {
 		return err
 	}
@@ -113,14 +299,19 @@ func SaveCredential(dir, profile string, c Credential) error {
 	if err != nil {
 		return err
 	}
-	s := f.section(profile)
+	for _, st := range all {
+		if st.Legacy != "" && st.Legacy == profile && st.Origin == origin {
+			f.drop(func(s *iniSection) bool { return !s.origin && s.name == profile })
+		}
+	}
+	s := f.section(origin)
 	if s == nil {
-		s = &iniSection{name: profile}
+		s = &iniSection{name: origin, origin: true}
 		f.sections = append(f.sections, s)
 	}
 	s.entries = []iniEntry{{key: "token", value: token}}
-	if c.User != "" {
-		s.entries = append(s.entries, iniEntry{key: "user", value: strings.TrimSpace(c.User)})
+	if u := strings.TrimSpace(c.User); u != "" {
+		s.entries = append(s.entries, iniEntry{key: "user", value: u})
 	}
 	if !c.SavedAt.IsZero() {
 		s.entries = append(s.entries, iniEntry{key: "saved_at", value: c.SavedAt.UTC().Format(time.RFC3339)})
@@ -128,34 +319,52 @@ func SaveCredential(dir, profile string, c Credential) error {
 	return writeAtomic(credentialsPath(dir), f.encode(credentialsHeader), 0o600)
 }
 
-// DeleteCredential removes profile from dir/credentials and reports whether
-// it was there. The file is removed when no profile is left.
-func DeleteCredential(dir, profile string) (bool, error) {
+// DeleteTokens removes the tokens of origin from dir/credentials: its
+// origin section and every legacy section whose token belongs to it. With
+// origin "" it removes every token. It returns what was removed; the file
+// is removed when nothing is left in it.
+func DeleteTokens(dir, origin string) ([]StoredToken, error) {
+	all, err := LoadTokens(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []StoredToken
+	gone := map[string]bool{} // section names
+	for _, st := range all {
+		if origin == "" || st.Origin == origin {
+			removed = append(removed, st)
+			if st.Legacy != "" {
+				gone["legacy "+st.Legacy] = true
+			} else {
+				gone["origin "+st.Origin] = true
+			}
+		}
+	}
 	p := credentialsPath(dir)
 	f, err := readINI(p)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	kept := f.sections[:0]
-	found := false
-	for _, s := range f.sections {
-		if s.name == profile {
-			found = true
-			continue
+	n := len(f.sections)
+	f.drop(func(s *iniSection) bool {
+		if origin == "" {
+			return true
 		}
-		kept = append(kept, s)
+		if s.origin {
+			return gone["origin "+s.name]
+		}
+		return gone["legacy "+s.name]
+	})
+	if len(f.sections) == n {
+		return removed, nil
 	}
-	if !found {
-		return false, nil
-	}
-	f.sections = kept
-	if len(kept) == 0 {
+	if len(f.sections) == 0 {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return true, fmt.Errorf("remove %s: %w", p, err)
+			return removed, fmt.Errorf("remove %s: %w", p, err)
 		}
-		return true, nil
+		return removed, nil
 	}
-	return true, writeAtomic(p, f.encode(credentialsHeader), 0o600)
+	return removed, writeAtomic(p, f.encode(credentialsHeader), 0o600)
 }
 
 // ensureDir creates dir 0700, and tightens it to 0700 if it exists looser

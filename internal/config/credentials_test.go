@@ -41,126 +41,247 @@ func dirEntries(t *testing.T, dir string) []string {
 	return names
 }
 
-func TestCredentialsRoundTrip(t *testing.T) {
+func TestOrigin(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want, shown string }{
+		{"https://tms.example.com", "https://tms.example.com:443", "https://tms.example.com"},
+		{"https://TMS.Example.com:443/api/x?y=1", "https://tms.example.com:443", "https://tms.example.com"},
+		{"HTTP://127.0.0.1:18000/broadcasting/auth", "http://127.0.0.1:18000", "http://127.0.0.1:18000"},
+		{"http://127.0.0.1", "http://127.0.0.1:80", "http://127.0.0.1"},
+		{"http://127.0.0.1:443", "http://127.0.0.1:443", "http://127.0.0.1:443"},
+		{"https://h:80", "https://h:80", "https://h:80"},
+		{"https://[::1]:8443/x", "https://[::1]:8443", "https://[::1]:8443"},
+		{"https://[::1]", "https://[::1]:443", "https://[::1]"},
+		{"https://user:pw@h:0443", "https://h:443", "https://h"},
+	}
+	for _, tt := range tests {
+		got, err := Origin(tt.in)
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+		assert.Equal(t, tt.shown, ShowOrigin(got), tt.in)
+	}
+	for _, bad := range []string{"", "tms.example.com", "ftp://h", "https://", "https://h:", "https://h:0", "https://h:70000", "wss://h"} {
+		_, err := Origin(bad)
+		assert.Error(t, err, bad)
+	}
+	_, err := Origin("https://u:s3cr3t@h:99999")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cr3t", "the URL is never repeated")
+}
+
+func loadAll(t *testing.T, dir string) []StoredToken {
+	t.Helper()
+	all, err := LoadTokens(dir)
+	require.NoError(t, err)
+	return all
+}
+
+func TestTokensRoundTrip(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "nested", "tmsws")
 	saved := time.Date(2026, 11, 26, 9, 16, 54, 0, time.UTC)
+	prod, local := "https://tms.example.com:443", "http://127.0.0.1:18000"
 
-	_, found, err := LoadCredential(dir, "default")
+	assert.Empty(t, loadAll(t, dir), "a missing file holds nothing")
+	_, found, err := LoadToken(dir, "https://tms.example.com")
 	require.NoError(t, err)
-	assert.False(t, found, "a missing file holds nothing")
+	assert.False(t, found)
 
-	require.NoError(t, SaveCredential(dir, "default", Credential{Token: "1|default-token", User: "ann@example.com", SavedAt: saved}))
-	require.NoError(t, SaveCredential(dir, "staging", Credential{Token: "2|staging-token"}))
-	require.NoError(t, SaveCredential(dir, "prod.eu", Credential{Token: "3|a=b c#d;e", User: "bob"}))
+	require.NoError(t, SaveToken(dir, prod, "default", Credential{Token: "1|prod-token", User: "ann@example.com", SavedAt: saved}))
+	require.NoError(t, SaveToken(dir, local, "default", Credential{Token: "2|a=b c#d;e", User: "bob"}))
 
 	assert.Equal(t, os.FileMode(0o700), perm(t, dir))
 	assert.Equal(t, os.FileMode(0o600), perm(t, filepath.Join(dir, "credentials")))
 	assert.Equal(t, []string{"credentials"}, dirEntries(t, dir), "no temp file is left")
 
-	c, found, err := LoadCredential(dir, "default")
+	st, found, err := LoadToken(dir, "https://TMS.example.com:443/broadcasting/auth")
+	require.NoError(t, err)
+	require.True(t, found, "any URL of the origin finds it")
+	assert.Equal(t, StoredToken{Credential: Credential{Token: "1|prod-token", User: "ann@example.com", SavedAt: saved}, Origin: prod}, st)
+
+	st, found, err = LoadToken(dir, "http://127.0.0.1:18000")
 	require.NoError(t, err)
 	require.True(t, found)
-	assert.Equal(t, Credential{Token: "1|default-token", User: "ann@example.com", SavedAt: saved}, c)
+	assert.Equal(t, Credential{Token: "2|a=b c#d;e", User: "bob"}, st.Credential, "any character survives")
 
-	c, found, err = LoadCredential(dir, "prod.eu")
-	require.NoError(t, err)
-	require.True(t, found)
-	assert.Equal(t, Credential{Token: "3|a=b c#d;e", User: "bob"}, c, "any character survives")
+	for _, other := range []string{"http://127.0.0.1", "https://127.0.0.1:18000", "http://127.0.0.1:18001", "http://tms.example.com"} {
+		_, found, err = LoadToken(dir, other)
+		require.NoError(t, err)
+		assert.False(t, found, "%s is another origin", other)
+	}
 
-	// Replacing one profile keeps the others.
-	require.NoError(t, SaveCredential(dir, "default", Credential{Token: "4|new-default"}))
-	c, _, err = LoadCredential(dir, "default")
-	require.NoError(t, err)
-	assert.Equal(t, Credential{Token: "4|new-default"}, c)
-	c, _, err = LoadCredential(dir, "staging")
-	require.NoError(t, err)
-	assert.Equal(t, "2|staging-token", c.Token)
-
+	// Replacing one origin keeps the others.
+	require.NoError(t, SaveToken(dir, prod, "default", Credential{Token: "3|new-prod"}))
 	data, err := os.ReadFile(filepath.Join(dir, "credentials"))
 	require.NoError(t, err)
-	assert.Equal(t, credentialsHeader+"\n[default]\ntoken = 4|new-default\n\n[staging]\ntoken = 2|staging-token\n\n"+
-		"[prod.eu]\ntoken = 3|a=b c#d;e\nuser = bob\n", string(data))
-
-	_, found, err = LoadCredential(dir, "missing")
-	require.NoError(t, err)
-	assert.False(t, found)
+	assert.Equal(t, credentialsHeader+"\n[https://tms.example.com:443]\ntoken = 3|new-prod\n\n"+
+		"[http://127.0.0.1:18000]\ntoken = 2|a=b c#d;e\nuser = bob\n", string(data))
 
 	// Delete one, then the rest.
-	ok, err := DeleteCredential(dir, "staging")
+	removed, err := DeleteTokens(dir, local)
 	require.NoError(t, err)
-	assert.True(t, ok)
-	_, found, err = LoadCredential(dir, "staging")
+	require.Len(t, removed, 1)
+	assert.Equal(t, local, removed[0].Origin)
+	_, found, err = LoadToken(dir, local)
 	require.NoError(t, err)
 	assert.False(t, found)
-	_, found, err = LoadCredential(dir, "default")
+	_, found, err = LoadToken(dir, prod)
 	require.NoError(t, err)
 	assert.True(t, found)
 	assert.Equal(t, os.FileMode(0o600), perm(t, filepath.Join(dir, "credentials")))
 
-	ok, err = DeleteCredential(dir, "staging")
+	removed, err = DeleteTokens(dir, local)
 	require.NoError(t, err)
-	assert.False(t, ok, "deleting twice finds nothing")
+	assert.Empty(t, removed, "deleting twice finds nothing")
 
-	for _, p := range []string{"default", "prod.eu"} {
-		ok, err = DeleteCredential(dir, p)
-		require.NoError(t, err)
-		assert.True(t, ok)
-	}
+	removed, err = DeleteTokens(dir, prod)
+	require.NoError(t, err)
+	assert.Len(t, removed, 1)
 	assert.Empty(t, dirEntries(t, dir), "the empty credentials file is removed")
 
-	ok, err = DeleteCredential(filepath.Join(t.TempDir(), "none"), "default")
+	removed, err = DeleteTokens(filepath.Join(t.TempDir(), "none"), "")
 	require.NoError(t, err)
-	assert.False(t, ok)
+	assert.Empty(t, removed)
 }
 
-func TestSaveCredentialTightensModes(t *testing.T) {
+func TestLegacyProfileSectionsBelongToTheProfilesAPI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config"), []byte(
+		"[staging]\napi-url = http://127.0.0.1:18000/\n\n[qa]\nscheme = http\nhost = QA.example\nport = 6001\n\n[broken]\nport = x\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "credentials"), []byte(
+		"[default]\ntoken = 1|default\nuser = ann\n\n[staging]\ntoken = 2|staging\n\n[qa]\ntoken = 3|qa\n\n[broken]\ntoken = 4|broken\n\n[ci]\ntoken = 5|ci\n"), 0o600))
+
+	all := loadAll(t, dir)
+	require.Len(t, all, 5)
+	got := map[string]string{}
+	for _, st := range all {
+		got[st.Legacy] = st.Origin
+	}
+	assert.Equal(t, map[string]string{
+		"default": "https://tms.amusoft.uz:443", // no section: the defaults
+		"staging": "http://127.0.0.1:18000",     // its api-url
+		"qa":      "http://qa.example:80",       // {scheme}://{host}; the WebSocket port is not the API's
+		"broken":  "",                           // never sent anywhere
+		"ci":      "https://tms.amusoft.uz:443",
+	}, got)
+	require.Error(t, all[3].OriginErr)
+
+	st, found, err := LoadToken(dir, "http://127.0.0.1:18000/broadcasting/auth")
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, "2|staging", st.Token)
+	assert.Equal(t, "staging", st.Legacy)
+
+	// The profile's own legacy section is preferred among those of one origin.
+	c, found, err := LoadCredential(dir, "ci")
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, "5|ci", c.Token)
+	c, _, err = LoadCredential(dir, "default")
+	require.NoError(t, err)
+	assert.Equal(t, "1|default", c.Token)
+
+	// An origin section beats every legacy one, and saving for an origin
+	// drops the profile's legacy section of that origin only.
+	require.NoError(t, SaveToken(dir, "https://tms.amusoft.uz:443", "default", Credential{Token: "6|new"}))
+	c, _, err = LoadCredential(dir, "ci")
+	require.NoError(t, err)
+	assert.Equal(t, "6|new", c.Token)
+	var legacy []string
+	for _, st := range loadAll(t, dir) {
+		legacy = append(legacy, st.Legacy)
+	}
+	assert.Equal(t, []string{"staging", "qa", "broken", "ci", ""}, legacy, "[default] was migrated, [ci] is another profile's")
+
+	// Logging out of an origin removes its legacy sections too.
+	removed, err := DeleteTokens(dir, "https://tms.amusoft.uz:443")
+	require.NoError(t, err)
+	assert.Len(t, removed, 2)
+	_, found, err = LoadToken(dir, "https://tms.amusoft.uz")
+	require.NoError(t, err)
+	assert.False(t, found)
+	assert.Len(t, loadAll(t, dir), 3)
+
+	removed, err = DeleteTokens(dir, "")
+	require.NoError(t, err)
+	assert.Len(t, removed, 3, "every token, the unplaceable one too")
+	assert.Equal(t, []string{"config"}, dirEntries(t, dir))
+}
+
+func TestCredentialsOriginHeaders(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "credentials"), []byte(
+		"[https://TMS.example.com]\ntoken = 1|a\n\n[https://tms.example.com:443]\nuser = ann\n"), 0o600))
+	all := loadAll(t, dir)
+	require.Len(t, all, 1, "one origin, however it is written")
+	assert.Equal(t, StoredToken{Credential: Credential{Token: "1|a", User: "ann"}, Origin: "https://tms.example.com:443"}, all[0])
+
+	f, err := readINI(filepath.Join(dir, "credentials"))
+	require.NoError(t, err)
+	assert.Empty(t, f.names(), "an origin is not a profile")
+
+	for _, bad := range []string{"[https://h/api]", "[https://u:p@h]", "[ftp://h]", "[https://h?x]", "[https://h:99999]"} {
+		_, err := parseCredentialsINI("C", []byte(bad+"\ntoken = x\n"))
+		assert.EqualError(t, err, "C:1: not an origin: use [https://host:port] or [https://host]", bad)
+	}
+	// The config file's parsing is unchanged: profiles only.
+	_, err = parseINI("C", []byte("[https://h:443]\nhost = x\n"))
+	assert.EqualError(t, err, "C:1: not a valid profile name: use letters, digits, '.', '_' and '-' inside [ ]")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config"), []byte("[https://h:443]\n"), 0o600))
+	_, err = readINI(filepath.Join(dir, "config"))
+	assert.Error(t, err)
+}
+
+func TestSaveTokenTightensModes(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "tmsws")
 	require.NoError(t, os.Mkdir(dir, 0o755))
 	require.NoError(t, os.Chmod(dir, 0o755))
 	p := filepath.Join(dir, "credentials")
-	require.NoError(t, os.WriteFile(p, []byte("[other]\ntoken = 9|other\n"), 0o644))
+	require.NoError(t, os.WriteFile(p, []byte("[https://other.example:443]\ntoken = 9|other\n"), 0o644))
 	require.NoError(t, os.Chmod(p, 0o644))
 	assert.Contains(t, CredentialsWarning(dir), "readable by others (mode 0644)")
 
-	require.NoError(t, SaveCredential(dir, "default", Credential{Token: "1|abc"}))
+	require.NoError(t, SaveToken(dir, "https://tms.example.com:443", "default", Credential{Token: "1|abc"}))
 	assert.Equal(t, os.FileMode(0o700), perm(t, dir))
 	assert.Equal(t, os.FileMode(0o600), perm(t, p))
 	assert.Equal(t, "", CredentialsWarning(dir))
-	c, found, err := LoadCredential(dir, "other")
+	st, found, err := LoadToken(dir, "https://other.example")
 	require.NoError(t, err)
 	assert.True(t, found)
-	assert.Equal(t, "9|other", c.Token)
+	assert.Equal(t, "9|other", st.Token)
 }
 
-func TestSaveCredentialRejects(t *testing.T) {
+func TestSaveTokenRejects(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "tmsws")
 	tests := []struct {
 		name    string
-		profile string
+		origin  string
 		c       Credential
 		errText string
 	}{
-		{"empty token", "default", Credential{Token: "  "}, "save credentials: the token is empty"},
-		{"line break", "default", Credential{Token: "a\nb"}, "save credentials: the token or the user holds a line break"},
-		{"bad profile", "a]b", Credential{Token: "x"}, `profile "a]b" is not a valid name: use letters, digits, '.', '_' and '-'`},
+		{"empty token", "https://h:443", Credential{Token: "  "}, "save credentials: the token is empty"},
+		{"line break", "https://h:443", Credential{Token: "a\nb"}, "save credentials: the token or the user holds a line break"},
+		{"line break in the user", "https://h:443", Credential{Token: "ab", User: "a\rb"}, "save credentials: the token or the user holds a line break"},
+		{"not canonical", "https://h", Credential{Token: "x"}, `save credentials: "https://h" is not a canonical origin (use config.Origin)`},
 	}
 	for _, tt := range tests {
-		err := SaveCredential(dir, tt.profile, tt.c)
+		err := SaveToken(dir, tt.origin, "default", tt.c)
 		assert.EqualError(t, err, tt.errText, tt.name)
 	}
 	_, err := os.Stat(dir)
 	assert.True(t, os.IsNotExist(err), "nothing was created")
 }
 
-func TestLoadCredentialErrors(t *testing.T) {
+func TestLoadTokensErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, file, errText string
 	}{
-		{"bad saved_at", "[default]\ntoken = t\nsaved_at = yesterday\n",
+		{"bad saved_at", "[https://h]\ntoken = t\nsaved_at = yesterday\n",
 			"DIR/credentials:3: saved_at is not an RFC 3339 time: fix or remove the line"},
 		{"unknown key", "[default]\ntoken = t\npassword = x\n",
 			`DIR/credentials:3: unknown key "password": credentials hold token, user and saved_at`},
@@ -170,7 +291,7 @@ func TestLoadCredentialErrors(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "credentials"), []byte(tt.file), 0o600))
-			_, _, err := LoadCredential(dir, "default")
+			_, err := LoadTokens(dir)
 			var ue *UsageError
 			require.ErrorAs(t, err, &ue)
 			assert.Equal(t, strings.ReplaceAll(tt.errText, "DIR", dir), err.Error())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,7 +31,11 @@ type iniFile struct {
 }
 
 type iniSection struct {
-	name    string
+	name string
+	// origin: the section is named by an origin ("[https://h:443]", in the
+	// credentials file only), not by a profile; name is then the origin in
+	// its canonical form (see Origin).
+	origin  bool
 	line    int
 	entries []iniEntry
 }
@@ -44,7 +49,9 @@ var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 func validProfileName(name string) bool { return profileNameRE.MatchString(name) && len(name) <= 64 }
 
-// readINI parses path; a missing file is an empty iniFile.
+// readINI parses path; a missing file is an empty iniFile. Section headers
+// name profiles; in the credentials file (named CredentialsFileName) they
+// may also name origins, such as [https://tms.example.com:443].
 func readINI(path string) (*iniFile, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -52,6 +59,9 @@ func readINI(path string) (*iniFile, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if filepath.Base(path) == CredentialsFileName {
+		return parseCredentialsINI(path, data)
 	}
 	return parseINI(path, data)
 }
@@ -61,6 +71,17 @@ func readINI(path string) (*iniFile, error) {
 // after trimming surrounding spaces (no quotes, no inline comments), so a
 // token or a header value may hold any character.
 func parseINI(path string, data []byte) (*iniFile, error) {
+	return parseINIWith(path, data, false)
+}
+
+// parseCredentialsINI is parseINI that also takes origin headers
+// ([https://host:port]); an origin is stored in its canonical form, so
+// [https://h] and [https://h:443] are one section.
+func parseCredentialsINI(path string, data []byte) (*iniFile, error) {
+	return parseINIWith(path, data, true)
+}
+
+func parseINIWith(path string, data []byte, origins bool) (*iniFile, error) {
 	f := &iniFile{path: path}
 	var cur *iniSection
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -80,12 +101,19 @@ func parseINI(path string, data []byte) (*iniFile, error) {
 				return nil, usagef("%s:%d: a [profile] header is not closed: end it with ]", path, n)
 			}
 			name := strings.TrimSpace(line[1 : len(line)-1])
-			if !validProfileName(name) {
+			isOrigin := false
+			if origins && strings.Contains(name, "://") {
+				o, err := sectionOrigin(name)
+				if err != nil {
+					return nil, usagef("%s:%d: %v", path, n, err)
+				}
+				name, isOrigin = o, true
+			} else if !validProfileName(name) {
 				return nil, usagef("%s:%d: not a valid profile name: use letters, digits, '.', '_' and '-' inside [ ]", path, n)
 			}
 			cur = f.section(name)
 			if cur == nil {
-				cur = &iniSection{name: name, line: n}
+				cur = &iniSection{name: name, origin: isOrigin, line: n}
 				f.sections = append(f.sections, cur)
 			}
 		default:
@@ -130,12 +158,26 @@ func (f *iniFile) section(name string) *iniSection {
 	return nil
 }
 
+// names lists the profile sections (not the origin ones).
 func (f *iniFile) names() []string {
 	out := make([]string, 0, len(f.sections))
 	for _, s := range f.sections {
-		out = append(out, s.name)
+		if !s.origin {
+			out = append(out, s.name)
+		}
 	}
 	return out
+}
+
+// drop removes the sections for which gone is true.
+func (f *iniFile) drop(gone func(*iniSection) bool) {
+	kept := f.sections[:0]
+	for _, s := range f.sections {
+		if !gone(s) {
+			kept = append(kept, s)
+		}
+	}
+	f.sections = kept
 }
 
 // last returns the last value of key in the section (later lines win).

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,8 +24,20 @@ func (d *doctor) token(context.Context) outcome {
 	}
 	s := d.s
 	if s.Token == "" {
+		// The same answer listen would get: logged in elsewhere, not here.
+		if err := s.CheckToken(); err != nil {
+			var ae *auth.Error
+			if errors.As(err, &ae) {
+				return outcome{detail: err.Error(), hint: ae.Hint, err: err}
+			}
+			return outcome{detail: err.Error(), err: err}
+		}
+		where := "profile " + s.Profile + "'s server"
+		if o, err := config.Origin(s.AuthURL); err == nil {
+			where += " " + config.ShowOrigin(o)
+		}
 		err := &auth.Error{Kind: auth.Unauthorized, Op: "token",
-			Detail: "none given with --token or " + config.EnvToken + ", and none stored for profile " + s.Profile + "; " + ch + " must be authorized with one",
+			Detail: "none given with --token or " + config.EnvToken + ", and none stored for " + where + "; " + ch + " must be authorized with one",
 			Hint:   hintLogin}
 		return outcome{detail: err.Error(), hint: err.Hint, err: err}
 	}
