@@ -287,11 +287,11 @@ func TestResolveToken(t *testing.T) {
 		{"flag", setup{credentials: creds, env: map[string]string{EnvToken: "env-token"}, args: []string{"--token", "flag-token"}},
 			"flag-token", "flag"},
 		{"env", setup{credentials: creds, env: map[string]string{EnvToken: "env-token"}}, "env-token", "env TMSWS_TOKEN"},
-		{"credentials", setup{credentials: creds}, "1|stored-default", "credentials file (profile default)"},
+		{"credentials", setup{credentials: creds}, "1|stored-default", "credentials file (https://tms.amusoft.uz)"},
 		{"credentials of the selected profile", setup{credentials: creds, args: []string{"--profile", "staging"}},
-			"2|stored-staging", "credentials file (profile staging)"},
+			"2|stored-staging", "credentials file (https://tms.amusoft.uz)"},
 		{"none", setup{}, "", ""},
-		{"explicitly empty flag means none", setup{credentials: creds, args: []string{"--token="}}, "", ""},
+		{"explicitly empty flag means none", setup{credentials: creds, args: []string{"--token="}}, "", TokenFromFlag},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
