@@ -75,7 +75,7 @@ server without repeating them.`,
   echo "$TMS_TOKEN" | tmsws login --with-token --check
   tmsws login --profile staging --api-url https://staging.example.com --user alice@example.com
   tmsws login --api-url http://127.0.0.1:8000 --login-path /api/auth/login --token-path data.access_token`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if opts.WithToken && (opts.PasswordStdin || opts.User != "") {
 				return cmdutil.Usagef("--with-token reads a token from stdin: it does not take --user or --password-stdin")
@@ -113,8 +113,8 @@ server without repeating them.`,
 
 // recordedValues are the server flags given on c's command line, with the
 // values the settings resolved them to (a normalised host, a scheme alias
-// made plain). A --host that carried a port or a scheme records those too,
-// so the profile cannot contradict itself.
+// made plain). A --host that carried a port or a scheme (HOST:PORT, a URL)
+// records those too, so the profile cannot contradict itself.
 func recordedValues(c *cobra.Command, s *config.Settings) [][2]string {
 	var kv [][2]string
 	has := map[string]bool{}
@@ -124,7 +124,7 @@ func recordedValues(c *cobra.Command, s *config.Settings) [][2]string {
 			kv = append(kv, [2]string{k, v})
 		}
 	}
-	carried := false
+	carriedPort, carriedScheme := false, false
 	for _, name := range serverFlags {
 		fl := c.Flags().Lookup(name)
 		if fl == nil || !c.Flags().Changed(name) {
@@ -141,7 +141,8 @@ func recordedValues(c *cobra.Command, s *config.Settings) [][2]string {
 				h = "[" + h + "]"
 			}
 			raw := strings.TrimSpace(fl.Value.String())
-			carried = raw != h && raw != s.Host
+			carriedScheme = strings.Contains(raw, "://") // a URL's scheme implies its port too
+			carriedPort = carriedScheme || (raw != h && raw != s.Host)
 			add(name, h)
 		case "port":
 			add(name, strconv.Itoa(s.Port))
@@ -157,18 +158,13 @@ func recordedValues(c *cobra.Command, s *config.Settings) [][2]string {
 			add(name, s.AppID)
 		}
 	}
-	if carried {
+	if carriedPort {
 		add("port", strconv.Itoa(s.Port))
+	}
+	if carriedScheme {
 		add("scheme", s.Scheme)
 	}
 	return kv
-}
-
-func noArgs(c *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]), Hint: "see '" + c.CommandPath() + " --help'"}
-	}
-	return nil
 }
 
 func runLogin(ctx context.Context, opts *Options) error {

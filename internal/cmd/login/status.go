@@ -47,7 +47,7 @@ code 3 when the current settings have no token.`,
 		Example: `  tmsws login status
   tmsws login status --profile staging
   tmsws login status --api-url http://127.0.0.1:8000`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			s, err := f.Settings(c)
 			if err != nil {
@@ -160,7 +160,7 @@ Tokens of other servers stay. --all removes every stored token.`,
   tmsws logout --profile staging
   tmsws logout --api-url http://127.0.0.1:8000
   tmsws logout --all`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			s, err := f.Settings(c)
 			if err != nil {
