@@ -149,3 +149,18 @@ func TestSigningLocally(t *testing.T) {
 		assert.False(t, strings.Contains(res.stderr, "connecting"), "nothing connects")
 	})
 }
+
+// With -v, every channel still has one [auth] line and one subscribed line.
+func TestVerboseSubscribeSaysEachThingOnce(t *testing.T) {
+	t.Parallel()
+	srv, _, c := signingSetup(t, "app-secret")
+	joinPresence(t, srv, "presence-chat.42")
+	res := c.run("-v", "subscribe", "-c", "chat", "-c", "private-chat.42", "-c", "presence-chat.42")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	for _, ch := range []string{"chat", "private-chat.42", "presence-chat.42"} {
+		assert.Equal(t, 1, strings.Count(res.stderr, "[channel] subscribed "+ch+" "), "%s:\n%s", ch, res.stderr)
+	}
+	assert.Equal(t, 1, strings.Count(res.stderr, "[auth] authorized private-chat.42: signed locally with the app secret ("), res.stderr)
+	assert.Equal(t, 1, strings.Count(res.stderr, "[auth] authorized presence-chat.42: signed locally with the app secret ("), res.stderr)
+	assert.Contains(t, res.stderr, "[channel] subscribing chat", "the debug lines are there")
+}
