@@ -215,3 +215,37 @@ func TestSoketiRelaysTheEncryptedTrigger(t *testing.T) {
 	f := nextEvent(t, ctx, raw)
 	assert.Equal(t, `{"n":1}`, open(t, ch, master, f.DataString()))
 }
+
+// TestListenSignsEncryptedChannelsLocally: with the app secret and the
+// master key, listen derives the shared secret itself and decrypts what
+// trigger sealed.
+func TestListenSignsEncryptedChannelsLocally(t *testing.T) {
+	t.Parallel()
+	_, masterB64 := masterKey(t)
+	srv := startServer(t)
+	ch := "private-encrypted-chat.7"
+	c := apiCLI(t, srv.Addr())
+	c.env["TMSWS_ENCRYPTION_MASTER_KEY"] = masterB64
+	l := c.start("listen", "-c", ch, "--count", "1", "--json")
+	require.NoError(t, srv.WaitSubscribed(ctxT(t), ch, 1))
+	res := c.run("trigger", "-c", ch, "-e", "MessageSent", "-d", `{"message":{"content":"signed here"}}`)
+	require.Equal(t, 0, res.code, res.stderr)
+	got := l.wait(t)
+	require.Equal(t, 0, got.code, got.stderr)
+	recs := jsonLines(t, got.stdout)
+	require.Len(t, recs, 1)
+	assert.Equal(t, "signed here", recs[0].Get("data.message.content").String())
+}
+
+// TestListenSigningAnEncryptedChannelWithoutTheKey is bad usage (exit 2)
+// that names the flag. It needs the lead's mapping of auth.Config errors
+// to exit 2 (or the check in cmdutil.Authorizer): see the H4 report.
+func TestListenSigningAnEncryptedChannelWithoutTheKey(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	res := apiCLI(t, srv.Addr()).run("listen", "-c", "private-encrypted-chat.7", "--count", "1")
+	assert.Equal(t, ExitUsage, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "needs the encryption master key")
+	assert.Contains(t, res.stderr, "hint: pass --encryption-master-key")
+	assert.Empty(t, res.stdout)
+}
