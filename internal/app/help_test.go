@@ -1,14 +1,19 @@
 package app
 
 import (
+	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/hostiletest"
 	"github.com/amusoft/tmsws/internal/iostreams"
 )
 
@@ -108,5 +113,58 @@ func TestVersion(t *testing.T) {
 		res := newCLI(t).run(args...)
 		require.Equal(t, 0, res.code, res.stderr)
 		assert.Regexp(t, `^tmsws \S+\n$`, res.stdout)
+	}
+}
+
+// The jq programs that doctor's help and the README give for the failed
+// step select that step alone: not the steps skipped after it, not the
+// ones that did not apply.
+func TestDoctorExamplesSelectOnlyTheFailedStep(t *testing.T) {
+	t.Parallel()
+	jq, err := exec.LookPath("jq")
+	if err != nil {
+		t.Skip("jq is not installed: the examples are jq programs")
+	}
+	help := newCLI(t).run("doctor", "--help").stdout
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	quoted := regexp.MustCompile(`tmsws doctor .*\| jq (?:-r )?'([^']*)'`)
+	var programs []string
+	for _, m := range quoted.FindAllStringSubmatch(help+"\n"+string(readme), -1) {
+		programs = append(programs, m[1])
+	}
+	require.GreaterOrEqual(t, len(programs), 3, "doctor's help and the README show jq programs")
+
+	run := func(program, report string) string {
+		t.Helper()
+		cmd := exec.Command(jq, "-c", program)
+		cmd.Stdin = strings.NewReader(report)
+		out, err := cmd.Output()
+		require.NoError(t, err, "jq %s", program)
+		return strings.TrimSpace(string(out))
+	}
+	srv := startServer(t)
+	for _, tc := range []struct {
+		name   string
+		cli    *cli
+		failed string
+	}{
+		{"nothing listening", newCLI(t).pointAt(hostiletest.ClosedAddr(t)), "tcp"},
+		// TLS does not apply over ws://; the token is missing.
+		{"no token", newCLI(t).pointAt(srv.Addr()), "token"},
+	} {
+		code, rep, stderr := doctorReport(t, tc.cli, "-c", "private-chat.42")
+		require.NotEqual(t, 0, code, stderr)
+		require.Equal(t, tc.failed, rep.Get("failed").String(), stderr)
+		for _, p := range programs {
+			switch out := run(p, rep.Raw); {
+			case strings.Contains(p, "select("):
+				require.Equal(t, 1, strings.Count(out, "\n")+1, "%s: jq '%s' gave\n%s", tc.name, p, out)
+				assert.Equal(t, tc.failed, gjson.Get(out, "name").String(), "%s: jq '%s'", tc.name, p)
+				assert.Equal(t, false, gjson.Get(out, "ok").Bool())
+			case strings.Contains(p, ".failed"):
+				assert.Equal(t, `"`+tc.failed+`"`, out, "%s: jq '%s'", tc.name, p)
+			}
+		}
 	}
 }

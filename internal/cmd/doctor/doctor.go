@@ -82,10 +82,14 @@ The first step that fails gets its likely cause and fix; the steps after it are
 skipped. The exit code is that failure's: 4 for DNS, TCP, TLS, upgrade and
 handshake, 3 for a missing token or a refused authorization or subscription, 5
 when the subscription is not confirmed within --timeout. --json prints the
-report as one JSON object on stdout.`,
+report as one JSON object on stdout: "failed" names the failed step, and in
+"steps" it is the one with "ok":false and no "skipped":true (a step not run
+after it has both; one that does not apply is "ok":true,"skipped":true).`,
 		Example: `  tmsws doctor
   tmsws doctor -c private-chat.42
-  tmsws doctor -c presence-chat.42 --host staging.tms.amusoft.uz --json | jq .steps`,
+  tmsws doctor -c presence-chat.42 --host staging.tms.amusoft.uz --json | jq .steps
+  tmsws doctor -c private-chat.42 --json | jq '.steps[] | select(.ok == false and (.skipped | not))'
+  tmsws doctor -c private-chat.42 --json | jq -r '.failed // "every step passed"'`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]), Hint: "the channel goes with -c: tmsws doctor -c " + args[0]}
