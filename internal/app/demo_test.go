@@ -14,6 +14,8 @@ import (
 
 	assets "github.com/amusoft/tmsws"
 	"github.com/amusoft/tmsws/internal/cmd/demo"
+	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/iostreams"
 )
 
 func TestDemoPlaysTheBundledSession(t *testing.T) {
@@ -149,4 +151,23 @@ func TestDemoHelpStatesTheRecordingsLength(t *testing.T) {
 	require.NotNil(t, d)
 	require.NotNil(t, r)
 	assert.Equal(t, r[1], d[1])
+}
+
+// demo's -e and --where are listen's: the same flags, help and rule.
+func TestDemoFilterFlagsAreListens(t *testing.T) {
+	t.Parallel()
+	io, _, _, _ := iostreams.Test()
+	root := NewRootCmd(&cmdutil.Factory{IO: io, Version: "test"})
+	d, _, err := root.Find([]string{"demo"})
+	require.NoError(t, err)
+	l, _, err := root.Find([]string{"listen"})
+	require.NoError(t, err)
+	for _, name := range []string{"event", "where", "json", "pretty", "wide"} {
+		df, lf := d.Flags().Lookup(name), l.Flags().Lookup(name)
+		require.NotNil(t, df, "demo --%s", name)
+		require.NotNil(t, lf, "listen --%s", name)
+		assert.Equal(t, lf.Shorthand, df.Shorthand, name)
+		assert.Equal(t, lf.Usage, df.Usage, name)
+	}
+	assert.Equal(t, 1, strings.Count(d.Long, cmdutil.FilterRule("-e")))
 }

@@ -40,7 +40,7 @@ type Options struct {
 	Speed    float64 // 0: as fast as possible
 	Recorded []byte  // the recording to play; the embedded one by default
 
-	cmdutil.SelectFlags // -e, --where, --json, --pretty
+	cmdutil.SelectFlags // -e, --where, --json, --pretty, --wide
 }
 
 // NewCmdDemo builds `tmsws demo`.
@@ -208,7 +208,7 @@ func Run(ctx context.Context, opts *Options) error {
 			Color:       opts.Color,
 			Verbose:     opts.Verbose,
 		},
-		SelectFlags:       cmdutil.SelectFlags{Channels: channels, Events: opts.Events, Wheres: opts.Wheres, JSON: opts.JSON, Pretty: opts.Pretty},
+		SelectFlags:       cmdutil.SelectFlags{Channels: channels, Events: opts.Events, Wheres: opts.Wheres, JSON: opts.JSON, Pretty: opts.Pretty, Wide: opts.Wide},
 		Duration:          duration,
 		StopAfter:         stopAfter,
 		ReconnectAttempts: 3,
