@@ -288,3 +288,18 @@ func TestLoginRecordsServerFlags(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stdout, "api-url:   "+a.URL+"\n")
 }
+
+// Without a config folder there is nowhere to keep tokens: nothing is
+// written to the working directory.
+func TestLoginWithoutAConfigFolder(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	delete(c.env, "HOME")
+	delete(c.env, "XDG_CONFIG_HOME")
+	for _, args := range [][]string{{"login", "--with-token"}, {"login", "status"}, {"logout"}} {
+		c.stdin = "5|abcdefghijklmnop1234\n"
+		res := c.run(args...)
+		assert.Equal(t, ExitUsage, res.code, "%v: %s", args, res.stderr)
+		assert.Contains(t, res.stderr, "hint: set HOME or XDG_CONFIG_HOME")
+	}
+}

@@ -167,8 +167,14 @@ func recordedValues(c *cobra.Command, s *config.Settings) [][2]string {
 	return kv
 }
 
+// errNoConfigDir is returned when there is no config folder to keep tokens in.
+var errNoConfigDir = &cmdutil.UsageError{Msg: "cannot find the config folder", Hint: "set HOME or XDG_CONFIG_HOME"}
+
 func runLogin(ctx context.Context, opts *Options) error {
 	s := opts.Settings
+	if s.ConfigDir == "" {
+		return errNoConfigDir
+	}
 	origin, err := config.Origin(s.APIURL)
 	if err != nil {
 		return cmdutil.Usagef("api-url %s: %v", auth.RedactURL(s.APIURL), err)

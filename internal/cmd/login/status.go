@@ -65,6 +65,9 @@ code 3 when the current settings have no token.`,
 func runStatus(opts *StatusOptions) error {
 	s := opts.Settings
 	out := opts.IO.Out
+	if s.ConfigDir == "" {
+		return errNoConfigDir
+	}
 	origin, err := config.Origin(s.AuthURL)
 	if err != nil {
 		return cmdutil.Usagef("auth-url %s: %v", auth.RedactURL(s.AuthURL), err)
@@ -179,6 +182,9 @@ Tokens of other servers stay. --all removes every stored token.`,
 
 func runLogout(opts *LogoutOptions) error {
 	s := opts.Settings
+	if s.ConfigDir == "" {
+		return errNoConfigDir
+	}
 	origin := ""
 	if !opts.All {
 		o, err := config.Origin(s.AuthURL)
