@@ -3,13 +3,16 @@
 package iostreams
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
-	"golang.org/x/term"
 )
 
 // IO is the command's view of the terminal.
@@ -25,9 +28,21 @@ type IO struct {
 	// Env looks up environment variables (os.Getenv in production).
 	Env func(string) string
 
-	// ReadPassword reads a line from the terminal without echo; nil when
-	// stdin is not a terminal.
-	ReadPassword func() (string, error)
+	// Terminal asks the prompts (Prompt, ReadPassword) on stdin; nil when
+	// stdin is not a terminal. Tests set one with FakeTerminal.
+	Terminal Prompter
+}
+
+// Prompter asks questions on a terminal.
+type Prompter interface {
+	// Prompt writes label, reads one line (without echo when echo is
+	// false) and returns it without its line ending. A done ctx ends it at
+	// once with ctx's error and the prompt line ended; the terminal mode is
+	// restored on every path.
+	Prompt(ctx context.Context, label string, echo bool) (string, error)
+	// Restore puts back a terminal mode that a running prompt changed, and
+	// keeps later prompts from changing it: the last step before os.Exit.
+	Restore()
 }
 
 // System returns the process's real streams.
@@ -42,12 +57,60 @@ func System() *IO {
 		Env:    os.Getenv,
 	}
 	if s.InTTY {
-		s.ReadPassword = func() (string, error) {
-			b, err := term.ReadPassword(int(os.Stdin.Fd()))
-			return string(b), err
-		}
+		s.Terminal = newTerminal(os.Stdin, os.Stderr)
 	}
 	return s
+}
+
+// ErrNoTerminal is the error of a prompt when stdin is not a terminal.
+var ErrNoTerminal = errors.New("stdin is not a terminal to ask on")
+
+// CanPrompt reports whether there is a terminal to ask on.
+func (s *IO) CanPrompt() bool { return s.Terminal != nil }
+
+// Prompt writes label on the terminal and reads a line that echoes as it
+// is typed. A done ctx (the first Ctrl-C) ends it at once with ctx's error.
+func (s *IO) Prompt(ctx context.Context, label string) (string, error) {
+	if s.Terminal == nil {
+		return "", ErrNoTerminal
+	}
+	return s.Terminal.Prompt(ctx, label, true)
+}
+
+// ReadPassword writes label on the terminal and reads a line without echo,
+// then ends the prompt line. A done ctx (the first Ctrl-C) ends it at once
+// with ctx's error; echo is back on every path.
+func (s *IO) ReadPassword(ctx context.Context, label string) (string, error) {
+	if s.Terminal == nil {
+		return "", ErrNoTerminal
+	}
+	return s.Terminal.Prompt(ctx, label, false)
+}
+
+// ReadLine reads one line from stdin, without its line ending; an empty
+// stdin is an empty line. On a terminal a done ctx ends it at once; a pipe
+// or file is read to its newline or end.
+func (s *IO) ReadLine(ctx context.Context) (string, error) {
+	var line string
+	var err error
+	if s.Terminal != nil {
+		line, err = s.Terminal.Prompt(ctx, "", true)
+	} else {
+		line, err = bufio.NewReader(s.In).ReadString('\n')
+	}
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// RestoreTerminal puts back the terminal mode a running prompt changed
+// (echo off) and keeps later prompts from changing it. app.Main calls it
+// before an os.Exit that skips the prompt's own restore.
+func (s *IO) RestoreTerminal() {
+	if s.Terminal != nil {
+		s.Terminal.Restore()
+	}
 }
 
 func isTerminal(f *os.File) bool {

@@ -3,37 +3,49 @@ package login
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // readCredentials gets the login name (--user, else a prompt on the
 // terminal) and the password (--password-stdin, else a prompt without
-// echo).
+// echo). The first Ctrl-C (a done ctx) ends any prompt at once with ctx's
+// error, which app.Run turns into a silent exit 130; the terminal's echo is
+// back by then.
 func readCredentials(ctx context.Context, opts *Options) (user, password string, err error) {
+	io := opts.IO
 	user = opts.User
 	if user == "" {
-		if opts.IO.ReadPassword == nil || opts.PasswordStdin {
+		if !io.CanPrompt() || opts.PasswordStdin {
 			return "", "", &cmdutil.UsageError{Msg: "no --user given", Hint: "pass --user LOGIN (stdin is not a terminal to ask on)"}
 		}
-		fmt.Fprintf(opts.IO.ErrOut, "%s: ", opts.UserField)
-		if user, err = readLine(opts.IO.In); err != nil || user == "" {
+		line, err := io.Prompt(ctx, termsafe.String(opts.UserField)+": ")
+		if err != nil && ctx.Err() != nil {
+			return "", "", err
+		}
+		if user = strings.TrimSpace(line); err != nil || user == "" {
 			return "", "", cmdutil.Usagef("no %s entered", opts.UserField)
 		}
 	}
 
 	switch {
 	case opts.PasswordStdin:
-		p, err := readLine(opts.IO.In)
+		p, err := io.ReadLine(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return "", "", err
+			}
 			return "", "", fmt.Errorf("read password from stdin: %w", err)
 		}
-		password = p
-	case opts.IO.ReadPassword != nil:
-		fmt.Fprintf(opts.IO.ErrOut, "Password for %s: ", user)
-		p, err := opts.IO.ReadPassword()
-		fmt.Fprintln(opts.IO.ErrOut)
+		password = strings.TrimSpace(p)
+	case io.CanPrompt():
+		p, err := io.ReadPassword(ctx, fmt.Sprintf("Password for %s: ", termsafe.String(user)))
 		if err != nil {
+			if ctx.Err() != nil {
+				return "", "", err
+			}
 			return "", "", fmt.Errorf("read password: %w", err)
 		}
 		password = p
