@@ -222,4 +222,3 @@ func TestLoginPasswordTypedOnATerminal(t *testing.T) {
 	require.Len(t, reqs, 1)
 	assert.Equal(t, "alice@example.com", reqs[0].Login)
 }
-
