@@ -274,7 +274,7 @@ func classify(err error) (code int, hint string) {
 	case stdoutClosed(err):
 		return ExitPipe, ""
 	case errors.As(err, &nl):
-		return ExitAuth, "run tmsws login (or pass --token / TMSWS_TOKEN)"
+		return ExitAuth, "run tmsws login --api-url URL (or pass --token / TMSWS_TOKEN)"
 	case errors.As(err, &ue):
 		return ExitUsage, ue.Hint
 	case errors.As(err, &cue), errors.As(err, &fue):
@@ -296,6 +296,8 @@ func classify(err error) (code int, hint string) {
 			return ExitAuth, ae.Hint
 		case ae.Kind == auth.Network || ae.Kind == auth.Timeout || ae.Kind == auth.TLS:
 			return ExitConnection, ae.Hint
+		case ae.Kind == auth.Config:
+			return ExitUsage, ae.Hint
 		}
 		return ExitError, ae.Hint
 	case errors.As(err, &se):

@@ -95,7 +95,7 @@ func TestDoctorGreenRunWithLaravelAuth(t *testing.T) {
 	tok := step(rep, "token").Get("detail").String()
 	assert.Contains(t, tok, "a JWT …"+jwt[len(jwt)-4:]+" from env TMSWS_TOKEN, expires at")
 	assert.NotContains(t, rep.Raw, jwt, "the token never appears")
-	assert.Contains(t, step(rep, "authorization").Get("detail").String(), "authorized by "+app.URL+"/broadcasting/auth as user_id 8 (Alice)")
+	assert.Contains(t, step(rep, "authorization").Get("detail").String(), "authorized through "+app.URL+"/broadcasting/auth as user_id 8 (Alice)")
 	assert.Contains(t, step(rep, "subscription").Get("detail").String(), "1 present: Alice")
 	for _, s := range rep.Get("steps").Array() {
 		assert.True(t, s.Get("ms").Exists(), "every step has its timing")

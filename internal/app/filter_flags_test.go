@@ -41,7 +41,7 @@ func TestSelectionFlagsHaveOneHome(t *testing.T) {
 		"replay":    {"channel", "event", "where", "json", "pretty", "output", "count", "show-protocol"},
 		"subscribe": {"channel", "expect", "where", "count", "json"},
 		"doctor":    {"channel", "json"},
-		"demo":      {"json", "pretty"},
+		"demo":      {"event", "where", "json", "pretty", "wide"},
 	} {
 		for _, name := range names {
 			assert.Equal(t, shorts[name], flag(cmd, name).Shorthand, "%s --%s", cmd, name)
@@ -51,10 +51,11 @@ func TestSelectionFlagsHaveOneHome(t *testing.T) {
 	// One help for one meaning.
 	same := map[string][]string{
 		"channel":       {"listen", "subscribe"},
-		"event":         {"listen", "replay"},
-		"where":         {"listen", "replay"},
+		"event":         {"listen", "replay", "demo"},
+		"where":         {"listen", "replay", "demo"},
 		"json":          {"listen", "replay", "demo"},
 		"pretty":        {"listen", "replay", "demo"},
+		"wide":          {"listen", "replay", "demo"},
 		"output":        {"listen", "replay"},
 		"count":         {"listen", "replay"},
 		"show-protocol": {"listen", "replay"},
@@ -79,11 +80,12 @@ func TestSelectionFlagsHaveOneHome(t *testing.T) {
 	}
 
 	// The rule, once, in the help of the commands that filter.
-	for cmd, n := range map[string]int{"listen": 1, "subscribe": 1, "replay": 1, "doctor": 0, "demo": 0} {
+	for cmd, n := range map[string]int{"listen": 1, "subscribe": 1, "replay": 1, "doctor": 0, "demo": 1} {
 		assert.Equal(t, n, strings.Count(cmds[cmd].Long, "Filters keep the records that match them"), cmd)
 	}
 	assert.Contains(t, cmds["listen"].Long, cmdutil.FilterRule("-e"))
 	assert.Contains(t, cmds["replay"].Long, cmdutil.FilterRule("-e"))
+	assert.Contains(t, cmds["demo"].Long, cmdutil.FilterRule("-e"))
 	assert.Contains(t, cmds["subscribe"].Long, cmdutil.FilterRule("--expect"))
 }
 

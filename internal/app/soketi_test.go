@@ -51,9 +51,9 @@ func TestSoketiLoginThenListenOnPrivateAndPresence(t *testing.T) {
 	st, err := os.Stat(creds)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
-	cred, ok, err := config.LoadCredential(filepath.Dir(creds), "default")
+	cred, ok, err := config.LoadToken(filepath.Dir(creds), app.URL)
 	require.NoError(t, err)
-	require.True(t, ok)
+	require.True(t, ok, "the token is stored under the login API's origin")
 	token := cred.Token
 	require.NotEmpty(t, token)
 	assert.NotContains(t, res.stderr, token)

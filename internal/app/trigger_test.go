@@ -192,9 +192,9 @@ func TestTriggerExitCodes(t *testing.T) {
 			not:    []string{"not-the-secret", "auth_signature="}},
 		{name: "wrong key", env: map[string]string{"TMSWS_KEY": "other-key"}, args: []string{"trigger", "-c", "chat", "-e", "x", "-d", "{}"}, code: ExitAuth,
 			stderr: []string{"Unknown auth_key", "hint: the server does not know this app key"}},
-		{name: "unknown app id", args: []string{"trigger", "--app-id", "999", "-c", "chat", "-e", "x", "-d", "{}"}, code: ExitError,
+		{name: "unknown app id", args: []string{"trigger", "--app-id", "999", "-c", "chat", "-e", "x", "-d", "{}"}, code: ExitConnection,
 			stderr: []string{"404 Not Found", "/apps/999/events", "hint: unknown app id", "--app-id"}},
-		{name: "payload too large", args: []string{"trigger", "-c", "chat", "-e", "x", "-d", big}, code: ExitError,
+		{name: "payload too large", args: []string{"trigger", "-c", "chat", "-e", "x", "-d", big}, code: ExitUsage,
 			stderr: []string{"over the 10 KB", "413 Request Entity Too Large", "hint: the payload is too large for the server", "Soketi 100 KB"}},
 		{name: "dead server", addr: deadAddr, args: []string{"trigger", "-c", "chat", "-e", "x", "-d", "{}"}, code: ExitConnection,
 			stderr: []string{"cannot reach http://" + deadAddr + "/apps/app-id/events", "hint: the server cannot be reached"}},
@@ -372,9 +372,9 @@ func TestSoketiTriggerRefusalsInA200(t *testing.T) {
 	}{
 		{name: "wrong secret", env: map[string]string{"TMSWS_APP_SECRET": "not-the-secret"}, code: ExitAuth,
 			stderr: []string{"401 Unauthorized", "The secret authentication failed", "HTTP 200", "hint: the server refused the signature"}},
-		{name: "unknown app id", env: map[string]string{"TMSWS_APP_ID": "nope"}, code: ExitError,
+		{name: "unknown app id", env: map[string]string{"TMSWS_APP_ID": "nope"}, code: ExitConnection,
 			stderr: []string{"404 Not Found", "could not be found", "hint: unknown app id"}},
-		{name: "over 100 KB", data: `{"b":"` + strings.Repeat("z", 101<<10) + `"}`, code: ExitError,
+		{name: "over 100 KB", data: `{"b":"` + strings.Repeat("z", 101<<10) + `"}`, code: ExitUsage,
 			stderr: []string{"over the 10 KB", "413", "less than 100 KB", "hint: the payload is too large"}},
 	}
 	for _, tt := range tests {

@@ -90,7 +90,7 @@ func TestWSPathTriggerThroughTheHTTPAPI(t *testing.T) {
 
 	// Without --ws-path: 404, and the hint names it.
 	res = apiCLI(t, addr).run("trigger", "-c", "chat", "-e", "x", "-d", "{}")
-	assert.Equal(t, ExitError, res.code, res.stderr)
+	assert.Equal(t, ExitConnection, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "404 Not Found")
 	assert.Contains(t, res.stderr, "--ws-path when Reverb runs under a REVERB_SERVER_PATH")
 }

@@ -84,7 +84,7 @@ func (s *Signer) Authorize(ctx context.Context, socketID, channel string) (Resul
 	}
 	if s.Secret == "" {
 		return Result{}, &Error{Kind: Config, Op: op, Detail: "local signing needs the app secret",
-			Hint: "pass --app-secret (or TMSWS_APP_SECRET), or leave it out to use the auth endpoint"}
+			Hint: "pass --app-secret (or TMSWS_APP_SECRET), or leave it out (or pass --no-sign-locally) to use the auth endpoint"}
 	}
 	var r Result
 	if strings.HasPrefix(channel, EncryptedPrefix) {

@@ -119,6 +119,14 @@ func Authorizer(s *config.Settings, channels []string, log pusher.Logger) (pushe
 		return nil, nil
 	}
 	if s.SignLocally {
+		if len(s.EncryptionMasterKey) != auth.MasterKeySize {
+			for _, ch := range channels {
+				if strings.HasPrefix(ch, auth.EncryptedPrefix) {
+					return nil, &UsageError{Msg: fmt.Sprintf(`channel "%s" is end-to-end encrypted: signing it locally needs the encryption master key`, termsafe.Clip(ch, 64)),
+						Hint: "pass --encryption-master-key (the app's PUSHER_ENCRYPTION_MASTER_KEY_BASE64) or set " + config.EnvEncryptionMasterKey + "; or authorize through the app's endpoint with --no-sign-locally"}
+				}
+			}
+		}
 		return &auth.Signer{Key: s.Key, Secret: s.AppSecret, MasterKey: s.EncryptionMasterKey}, nil
 	}
 	if err := s.CheckToken(); err != nil {

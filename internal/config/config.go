@@ -107,7 +107,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.Cluster, "cluster", "", "Pusher Channels cluster: host becomes ws-NAME.pusher.com (env "+EnvCluster+")")
 	fs.StringVar(&f.APIURL, "api-url", "", "base URL of the Laravel app for login and auth (env "+EnvAPIURL+"; default {scheme}://{host})")
 	fs.StringVar(&f.AuthURL, "auth-url", "", "channel authorization endpoint (env "+EnvAuthURL+"; default {api-url}"+AuthPath+")")
-	fs.StringVar(&f.Token, "token", "", "bearer token for the API (env "+EnvToken+"; default the stored login)")
+	fs.StringVar(&f.Token, "token", "", "bearer token for the API (env "+EnvToken+"; default the token stored for the origin of the auth URL)")
 	fs.StringVar(&f.AppSecret, "app-secret", "", "the app secret: signs trigger and HTTP API calls; signs channel auth locally when no --auth-url/--token flag asks for the endpoint (env "+EnvAppSecret+")")
 	fs.BoolVar(&f.SignLocally, "sign-locally", false, "sign private and presence channels with the app secret (needs --app-secret or "+EnvAppSecret+"), never calling the auth endpoint")
 	fs.BoolVar(&f.NoSignLocally, "no-sign-locally", false, "authorize channels through the auth endpoint even when an app secret is set (it still signs trigger and HTTP API calls)")
@@ -133,8 +133,9 @@ type Settings struct {
 	// "/ws" that starts with a slash and has none at the end. The WebSocket
 	// is {WSPath}/app/{key}, the HTTP API {WSPath}/apps/{id}/...
 	WSPath string
-	// TokenSource says where Token came from: "flag", "env TMSWS_TOKEN",
-	// "credentials file (profile X)", or "" when there is no token.
+	// TokenSource says where Token came from: "flag" (also for an
+	// explicitly empty --token=), "env TMSWS_TOKEN", "credentials file
+	// (https://host)" (see TokenFromFile), or "" when there is no token.
 	TokenSource string
 	AppSecret   string
 	// SignLocally: private and presence channels are signed with

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/amusoft/tmsws/internal/english"
 )
 
 // ConnError is a connection that could not be made or kept: the exit code 4
@@ -22,7 +24,7 @@ func (e *ConnError) Error() string {
 	b.WriteString("connect ")
 	b.WriteString(e.URL)
 	if e.Attempts > 0 {
-		fmt.Fprintf(&b, ": gave up after %s", plural(e.Attempts, "reconnect attempt"))
+		fmt.Fprintf(&b, ": gave up after %s", english.Count(e.Attempts, "reconnect attempt"))
 	}
 	if e.Code != 0 {
 		fmt.Fprintf(&b, ": %d %s", e.Code, e.Reason)
@@ -38,15 +40,6 @@ func (e *ConnError) Error() string {
 }
 
 func (e *ConnError) Unwrap() error { return e.Err }
-
-// plural is n and the noun, with an s unless n is 1: "1 reconnect attempt",
-// "2 reconnect attempts".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
 
 // SubscriptionError is a channel the server or the auth endpoint refused:
 // the exit code 3 family.

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/amusoft/tmsws/internal/english"
+
 	"github.com/gorilla/websocket"
 	"github.com/tidwall/gjson"
 
@@ -741,7 +743,7 @@ func (s *session) handle(fr frame) error {
 	sink := s.c.opts.Sink
 	s.lastErrorCode = 0 // only an error that is the last frame read explains a drop
 	if fr.binary {
-		log.Warn("connection", fmt.Sprintf("ignored a binary frame of %d bytes (Pusher frames are JSON text)", len(fr.data)))
+		log.Warn("connection", "ignored a binary frame of "+english.Count(len(fr.data), "byte")+" (Pusher frames are JSON text)")
 		return nil
 	}
 	f, err := ParseFrame(fr.data)

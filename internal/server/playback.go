@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/amusoft/tmsws/internal/english"
+
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/nacl/secretbox"
 
@@ -63,7 +65,7 @@ func (s *Server) indexRecording(rec *Recording) map[string][]Item {
 // the line is written before the client can see any reply.
 func (s *Server) logPlaybackLocked(c *Conn, channel string) {
 	if items := s.recorded[channel]; len(items) > 0 {
-		s.logf("playing %d events on %s to socket %s", len(items), clip(channel), c.socketID)
+		s.logf("playing %s on %s to socket %s", english.Count(len(items), "event"), clip(channel), c.socketID)
 	}
 }
 

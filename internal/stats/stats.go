@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amusoft/tmsws/internal/english"
+
 	"github.com/fatih/color"
 
 	"github.com/amusoft/tmsws/internal/iostreams"
@@ -384,10 +386,7 @@ func Thousands(n int) string {
 }
 
 func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return Thousands(n) + " " + noun + "s"
+	return Thousands(n) + " " + english.Noun(n, noun)
 }
 
 func rate(n int, d time.Duration) string {

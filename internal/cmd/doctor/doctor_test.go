@@ -175,7 +175,7 @@ func TestTokenStep(t *testing.T) {
 		detail, hint                         string
 	}{
 		{name: "public channel", channel: "chat", ok: true, na: true, detail: "a public channel needs no token"},
-		{name: "local signing", channel: "private-x", secret: "s", ok: true, na: true, detail: "signed locally with --app-secret"},
+		{name: "local signing", channel: "private-x", secret: "s", ok: true, na: true, detail: "signed locally with the app secret"},
 		{name: "missing", channel: "private-x", detail: "none given with --token or TMSWS_TOKEN, and none stored for profile default", hint: "run tmsws login"},
 		{name: "sanctum", token: "12|abcdefghijklmnopqrstuvwxyz", source: "flag", channel: "private-x", ok: true,
 			detail: "a Sanctum token …wxyz from flag (not a JWT"},

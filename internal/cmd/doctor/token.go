@@ -20,7 +20,7 @@ func (d *doctor) token(context.Context) outcome {
 	case !needsAuth(ch):
 		return notApplicable("a public channel needs no token")
 	case d.s.SignLocally:
-		return notApplicable("not used: the channel is signed locally with --app-secret")
+		return notApplicable("not used: the channel is signed locally with the app secret")
 	}
 	s := d.s
 	if s.Token == "" {

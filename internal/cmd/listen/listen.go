@@ -54,8 +54,11 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Long: `Subscribe to one or more channels and stream their events until stopped.
 
 Channels whose name starts with private- or presence- are authorized through
-the app's /broadcasting/auth with the stored token (or signed locally with
---app-secret); private-encrypted- channels are decrypted. On a terminal the
+the app's /broadcasting/auth with the token stored for that server or --token,
+or signed locally when an app secret is set and no --auth-url/--token flag asks
+for the endpoint (--sign-locally/--no-sign-locally decide); each [auth] line
+says which. private-encrypted- channels are decrypted (signing them locally
+needs --encryption-master-key). On a terminal the
 events are colour-coded lines; otherwise (or with --json) one JSON record per
 line. Status lines go to stderr, so stdout is always clean for jq.
 
@@ -148,7 +151,7 @@ func Run(ctx context.Context, opts *Options) error {
 	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count, maxShown: opts.StopAfter, stats: st}
 	stdout := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
-		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local, Channels: opts.Channels})
+		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local, Channels: opts.Channels, MaxBody: opts.BodyLimit(opts.IO)})
 	} else {
 		sink.out = &jsonOut{w: record.NewWriter(stdout), buf: stdout}
 	}

@@ -3,10 +3,8 @@
 package login
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -184,10 +182,14 @@ func runLogin(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if opts.WithToken {
-		token, err := readLine(opts.IO.In)
+		token, err := opts.IO.ReadLine(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
 			return fmt.Errorf("read token from stdin: %w", err)
 		}
+		token = strings.TrimSpace(token)
 		if token == "" {
 			return cmdutil.Usagef("--with-token: stdin held no token; pipe it in, e.g. echo \"$TOKEN\" | tmsws login --with-token")
 		}
@@ -282,13 +284,4 @@ func record(opts *Options, origin string) error {
 			config.ShowOrigin(a), config.ShowOrigin(origin), config.ShowOrigin(a))
 	}
 	return nil
-}
-
-// readLine reads one line, without its line ending and surrounding spaces.
-func readLine(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", err
-	}
-	return strings.TrimSpace(line), nil
 }

@@ -377,6 +377,7 @@ func runReplay(ctx context.Context, opts *Options) error {
 		out.pretty = render.NewPretty(bufio.NewWriterSize(opts.IO.Out, 64<<10), render.Options{
 			Color:    opts.IO.ColorEnabled(colorFlag, opts.IO.OutTTY),
 			Location: opts.Location,
+			MaxBody:  opts.BodyLimit(opts.IO),
 		})
 	} else {
 		out.json = record.NewWriter(opts.IO.Out)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amusoft/tmsws/internal/english"
+
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
@@ -230,7 +232,7 @@ func runServe(ctx context.Context, opts *Options) error {
 			pace += ", looping"
 		}
 		log.Info("server", fmt.Sprintf("playing %s on %s (%s) to each subscriber, %s",
-			plural(len(rec.Items), "record"), plural(len(channels), "channel"), strings.Join(clipList(channels, 5), ", "), pace))
+			english.Count(len(rec.Items), "record"), english.Count(len(channels), "channel"), strings.Join(clipList(channels, 5), ", "), pace))
 	}
 	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.HTTPURL(), "http://"))
 	here := ""
@@ -291,13 +293,6 @@ func recordedChannels(rec *server.Recording) []string {
 		}
 	}
 	return out
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func clipList(s []string, n int) []string {

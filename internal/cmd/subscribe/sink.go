@@ -5,9 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/amusoft/tmsws/internal/english"
 
 	"github.com/tidwall/gjson"
 
@@ -121,7 +122,7 @@ func (k *sink) subscribed(r *record.Record) error {
 	line := "subscribed " + ch.name + " (" + since(k.start, r.TS) + " since start"
 	if ch.presence {
 		ch.members = memberCount(r.Data)
-		line += ", " + plural(ch.members, "member")
+		line += ", " + english.Count(ch.members, "member")
 	}
 	k.log.Info("channel", line+")")
 	if k.confirmed == len(k.channels) && k.expect != nil && k.matched < k.want {
@@ -174,7 +175,7 @@ func (k *sink) Flush() error {
 // expectation describes n expected events: "3 MessageSent events where
 // data.x=1".
 func (k *sink) expectation(n int) string {
-	s := plural(n, k.pattern+" event")
+	s := english.Count(n, k.pattern+" event")
 	if len(k.wheres) > 0 {
 		s += " where " + strings.Join(k.wheres, " and ")
 	}
@@ -183,7 +184,7 @@ func (k *sink) expectation(n int) string {
 
 // achieved says what succeeded, for the final status line.
 func (k *sink) achieved() string {
-	s := plural(len(k.channels), "channel") + " subscribed"
+	s := english.Count(len(k.channels), "channel") + " subscribed"
 	if k.expect != nil {
 		s += ", " + k.expectation(k.matched)
 	}
@@ -234,11 +235,4 @@ func humanDuration(d time.Duration) string {
 		d = d.Round(time.Millisecond)
 	}
 	return d.String()
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amusoft/tmsws/internal/english"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/auth"
@@ -103,7 +105,7 @@ func runAPI(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "tmsws/"+opts.Version)
 
-	log.Debug("trigger", fmt.Sprintf("POST %s (%d channels, %d bytes of data)", endpoint, len(opts.Channels), len(opts.Data)))
+	log.Debug("trigger", fmt.Sprintf("POST %s (%s, %s of data)", endpoint, english.Count(len(opts.Channels), "channel"), english.Count(len(opts.Data), "byte")))
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -142,7 +144,7 @@ func runAPI(ctx context.Context, opts *Options, log *cmdutil.StatusLog) error {
 		if encrypted {
 			how = ", end-to-end encrypted"
 		}
-		log.Info("trigger", fmt.Sprintf("published %s on %s (%d bytes%s, %s)", opts.Event, strings.Join(opts.Channels, ", "), len(opts.Data), how, took.Round(time.Millisecond)))
+		log.Info("trigger", fmt.Sprintf("published %s on %s (%s%s, %s)", opts.Event, strings.Join(opts.Channels, ", "), english.Count(len(opts.Data), "byte"), how, took.Round(time.Millisecond)))
 		return writeResult(opts, res)
 	}
 	msg = redact(msg, q.Get("auth_signature"), s.AppSecret)
