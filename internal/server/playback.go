@@ -3,13 +3,13 @@ package server
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/english"
 
 	"github.com/gorilla/websocket"
@@ -109,7 +109,7 @@ func (s *Server) play(pb *playback) {
 	first, last := rec[0].Offset, rec[len(rec)-1].Offset
 	var key *[32]byte
 	if strings.HasPrefix(pb.channel, prefixEncrypted) {
-		k := sharedSecret(s.cfg.EncryptionMasterKey, pb.channel)
+		k := auth.SharedSecret(pb.channel, s.cfg.EncryptionMasterKey)
 		key = &k
 	}
 	cache := s.kindOf(pb.channel).cache
@@ -219,22 +219,10 @@ func dataString(lit []byte) string {
 	return s
 }
 
-// sharedSecret is the key of an encrypted channel:
-// SHA256(channel name || master key), as pusher-http-php and pusher-http-go
-// derive it (pusher-protocol.md §7.3).
-func sharedSecret(masterKey []byte, channel string) [32]byte {
-	h := sha256.New()
-	h.Write([]byte(channel))
-	h.Write(masterKey)
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
-}
-
 // SharedSecret is the base64 shared secret of an encrypted channel, the one
 // /broadcasting/auth hands out for it.
 func (s *Server) SharedSecret(channel string) string {
-	k := sharedSecret(s.cfg.EncryptionMasterKey, channel)
+	k := auth.SharedSecret(channel, s.cfg.EncryptionMasterKey)
 	return base64.StdEncoding.EncodeToString(k[:])
 }
 
