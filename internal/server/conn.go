@@ -43,6 +43,7 @@ type Conn struct {
 
 	channels  map[string]struct{}  // guarded by srv.mu
 	playbacks map[string]*playback // by channel, guarded by srv.mu
+	closeMsg  *ClientClose         // the close frame the client sent, guarded by srv.mu (fault.go)
 }
 
 type outKind int
@@ -204,6 +205,7 @@ func (c *Conn) readLoop() {
 		msgType, data, err := c.ws.ReadMessage()
 		c.touch()
 		if err != nil {
+			c.noteClose(err)
 			c.srv.logf("connection %d (socket %s) ended: %v", c.num, c.socketID, err)
 			if errors.Is(err, websocket.ErrReadLimit) {
 				c.linger()

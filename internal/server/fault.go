@@ -296,3 +296,36 @@ func (s *Server) record(c *Conn, msgType int, data []byte) {
 	s.received = append(s.received, Frame{Conn: c.num, SocketID: c.socketID, Type: msgType, Data: data})
 	s.notifyLocked()
 }
+
+// ClientClose is the close frame a client sent.
+type ClientClose struct {
+	Code   int // 1005 (websocket.CloseNoStatusReceived) when the frame had no status code
+	Reason string
+}
+
+// ClientClose returns the close frame the client sent, the answer to a
+// server's close included; ok is false while it has sent none, and for good
+// when the connection ended without one (a TCP drop, or a close the client
+// never answered). Wait for Done before asking about a connection's end.
+func (c *Conn) ClientClose() (cc ClientClose, ok bool) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if c.closeMsg == nil {
+		return ClientClose{}, false
+	}
+	return *c.closeMsg, true
+}
+
+// noteClose keeps the close frame that ended the read loop, if err is one:
+// gorilla reports a received close frame as a *websocket.CloseError, and a
+// connection that ended without one as 1006, which no frame can carry.
+func (c *Conn) noteClose(err error) {
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code == websocket.CloseAbnormalClosure {
+		return
+	}
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	c.closeMsg = &ClientClose{Code: ce.Code, Reason: ce.Text}
+	c.srv.notifyLocked()
+}
