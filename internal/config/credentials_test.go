@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -252,6 +253,48 @@ func TestSaveTokenTightensModes(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, found)
 	assert.Equal(t, "9|other", st.Token)
+}
+
+// TestCredentialsWarningModes: a credentials file that the group or other
+// users can read is warned about, whichever of the two it is; one only its
+// owner can read is not. The file is still read either way.
+func TestCredentialsWarningModes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		mode os.FileMode
+		warn bool
+	}{
+		{0o600, false},
+		{0o400, false},
+		{0o700, false},
+		{0o640, true}, // the group can read it
+		{0o604, true}, // other users can read it
+		{0o660, true},
+		{0o644, true},
+		{0o440, true},
+		{0o404, true},
+		{0o666, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%04o", tt.mode), func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "tmsws")
+			require.NoError(t, os.Mkdir(dir, 0o700))
+			p := filepath.Join(dir, "credentials")
+			require.NoError(t, os.WriteFile(p, []byte("[https://tms.example.com:443]\ntoken = 1|abcdefgh\n"), 0o600))
+			require.NoError(t, os.Chmod(p, tt.mode))
+			want := ""
+			if tt.warn {
+				want = fmt.Sprintf("%s is readable by others (mode %04o): run chmod 600 %s", p, tt.mode, p)
+			}
+			assert.Equal(t, want, CredentialsWarning(dir))
+			st, found, err := LoadToken(dir, "https://tms.example.com")
+			require.NoError(t, err)
+			assert.True(t, found, "the file is still used")
+			assert.Equal(t, "1|abcdefgh", st.Token)
+		})
+	}
+	assert.Equal(t, "", CredentialsWarning(t.TempDir()), "no credentials file, no warning")
 }
 
 func TestSaveTokenRejects(t *testing.T) {
