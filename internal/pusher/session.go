@@ -462,12 +462,15 @@ func (s *session) run(ctx context.Context) error {
 				continue
 			}
 			c.opts.Log.Debug("connection", "idle for "+s.activity.String()+": sending pusher:ping")
+			// Taken before the write: on a fast link the reader can have
+			// read the pong before the write returns, and a pong read
+			// before pingSent would not count as the answer.
+			pingSent = time.Now().UnixNano()
 			if err := s.write([]byte(`{"event":"pusher:ping","data":{}}`)); err != nil {
 				if err := s.writeFailed(err); err != nil {
 					return err
 				}
 			}
-			pingSent = time.Now().UnixNano()
 			idle.Reset(c.opts.PongTimeout)
 		}
 	}
