@@ -105,6 +105,9 @@ type Client struct {
 	// The windows of the "right after" rules; tests shrink them.
 	errorDropWindow, cacheWindow time.Duration
 	rand                         func() float64
+	// now is the clock that measures how long a connection lasted; tests
+	// replace it to age one.
+	now func() time.Time
 	// sleep waits for d or ctx; tests replace it to observe delays.
 	sleep func(ctx context.Context, d time.Duration) error
 	// sends carries Send's frames to the live session's run loop, the only
@@ -139,7 +142,7 @@ func New(opts Options) *Client {
 		opts.Log = nopLogger{}
 	}
 	return &Client{opts: opts, errorDropWindow: ErrorDropWindow, cacheWindow: CacheWindow,
-		rand: rand.Float64, sleep: sleepCtx, sends: make(chan sendRequest)}
+		rand: rand.Float64, now: time.Now, sleep: sleepCtx, sends: make(chan sendRequest)}
 }
 
 // Run connects and streams records to the Sink until ctx ends, the Sink
@@ -148,12 +151,18 @@ func New(opts Options) *Client {
 // ErrStop.
 func (c *Client) Run(ctx context.Context) error {
 	failures := 0
+	// quick counts the 4200–4299 endings in a row of connections that
+	// lasted less than ReconnectDelay (see reconnectDelay).
+	quick := 0
 	for {
 		first := !c.connected
 		s, err := c.connect(ctx, first)
+		lived := time.Duration(0)
 		if err == nil {
 			c.connected = true
+			began := c.now()
 			err = s.run(ctx)
+			lived = c.now().Sub(began)
 			if s.allSubscribed {
 				failures = 0
 			}
@@ -178,10 +187,8 @@ func (c *Client) Run(ctx context.Context) error {
 		if c.opts.ReconnectAttempts > 0 && failures > c.opts.ReconnectAttempts {
 			return c.flush(c.giveUp(err, failures-1))
 		}
-		delay := time.Duration(0)
-		if !retryNow || failures > 1 {
-			delay = c.delay(failures)
-		}
+		var delay time.Duration
+		delay, quick = c.reconnectDelay(retryNow, failures, quick, lived)
 		c.emitReconnecting(err, failures, delay)
 		if err := c.opts.Sink.Flush(); err != nil {
 			return err
@@ -243,6 +250,34 @@ func (c *Client) classify(err error) (retryNow bool, fatal error) {
 		return false, nil
 	}
 	return false, err
+}
+
+// reconnectDelay is the wait before the next reconnect, and the new count
+// of quick endings. failures is the count of failures in a row, this one
+// included; quick the 4200–4299 endings in a row before this one; lived
+// how long the connection that just ended lasted (0 when none was made).
+//
+// A 4200–4299 close asks for a reconnect at once, and gets one when it
+// ends a connection that was up and subscribed. Two cases back off
+// instead: a reconnect that failed (failures > 1: the server refuses us
+// again, whatever its code), and a second 4200–4299 in a row on a
+// connection that lasted less than ReconnectDelay. The second case is a
+// server that accepts every connection and closes it at once with 4200
+// (pusher-js would reconnect in a hot loop): its delays grow like the
+// failures' do, 3 s, 4.5 s, … up to the 30 s cap, even though each
+// connection, subscribed, resets the failure count. A connection that
+// outlived ReconnectDelay ends the run, so routine restarts an hour apart
+// each reconnect at once. Any other ending (a drop, 4100–4199) ends it too.
+func (c *Client) reconnectDelay(retryNow bool, failures, quick int, lived time.Duration) (time.Duration, int) {
+	switch {
+	case !retryNow:
+		return c.delay(failures), 0
+	case failures > 1:
+		return c.delay(failures), quick
+	case quick > 0 && lived < c.opts.ReconnectDelay:
+		return c.delay(quick), quick + 1
+	}
+	return 0, 1
 }
 
 // delay is the wait before reconnect attempt n (1-based): the configured

@@ -276,7 +276,11 @@ func TestHandshakeCodesOnAReconnect(t *testing.T) {
 			require.NoError(t, h.srv.WaitSubscribed(ctx, "chat", 1))
 			d := h.sleeps.all()
 			require.Len(t, d, 2)
-			assert.Greater(t, d[1], time.Duration(0), "a second failure in a row waits, whatever its code")
+			// Attempt 2 waits ReconnectDelay × 1.5 ± 20%, whatever its code.
+			assert.Equal(t, 3*time.Second, d[0])
+			assert.GreaterOrEqual(t, d[1], 3600*time.Millisecond, "a second failure in a row waits, whatever its code")
+			assert.LessOrEqual(t, d[1], 5400*time.Millisecond)
+			assert.Equal(t, rec.Delay, d[1], "the record tells the wait")
 		})
 	}
 }
@@ -738,10 +742,14 @@ func TestReverbErrorThenDropActsAsItsCode(t *testing.T) {
 				assert.Contains(t, ce.Error(), "(then the connection dropped)")
 				return
 			}
-			h.sink.next(t, record.TypeReconnecting)
-			d := h.sleeps.all()
-			require.Len(t, d, 1)
-			assert.Equal(t, tt.delay, d[0])
+			// The record announces the wait before it starts: the sleep
+			// is only sure to have happened once the next connection is
+			// made.
+			rec := h.sink.next(t, record.TypeReconnecting)
+			assert.Equal(t, tt.delay, rec.Delay)
+			_, err = h.srv.WaitConn(ctx, 2)
+			require.NoError(t, err)
+			assert.Equal(t, []time.Duration{tt.delay}, h.sleeps.all())
 		})
 	}
 }
