@@ -121,10 +121,17 @@ type kaRun struct {
 // kaStart runs a Client with opts against a fresh embedded server.
 func kaStart(t *testing.T, cfg server.Config, opts Options) *kaRun {
 	t.Helper()
+	return kaStartStop(t, cfg, opts, "")
+}
+
+// kaStartStop is kaStart with a Sink that stops Run at the event stopAt.
+func kaStartStop(t *testing.T, cfg server.Config, opts Options, stopAt string) *kaRun {
+	t.Helper()
 	srv, err := server.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	r := &kaRun{srv: srv, sink: newKASink(), log: &kaLog{}, done: make(chan error, 1)}
+	r.sink.stopAt = stopAt
 	opts.URL = srv.URL() + "/app/app-key?protocol=7&client=tmsws&version=test"
 	opts.Sink, opts.Log = r.sink, r.log
 	c := New(opts)

@@ -367,9 +367,17 @@ func isTimeout(err error) bool {
 // ends or ctx is cancelled.
 func (s *session) run(ctx context.Context) error {
 	c := s.c
+	// done stops the reader; it is closed last, after the close handshake
+	// below, during which the reader still reads.
+	done := make(chan struct{})
+	defer close(done)
+	reading := false
 	defer func() {
 		if !s.lost {
 			s.closeNormal()
+			if reading {
+				s.awaitClose()
+			}
 		}
 		s.conn.Close()
 	}()
@@ -378,8 +386,6 @@ func (s *session) run(ctx context.Context) error {
 		return err
 	}
 
-	done := make(chan struct{})
-	defer close(done)
 	s.conn.SetPingHandler(func(data string) error {
 		s.lastRecv.Store(time.Now().UnixNano())
 		err := s.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.opts.WriteTimeout))
@@ -393,6 +399,7 @@ func (s *session) run(ctx context.Context) error {
 		return err
 	})
 	go s.read(done)
+	reading = true
 
 	authCtx, cancelAuth := context.WithCancel(ctx)
 	defer cancelAuth()
@@ -640,6 +647,36 @@ func (s *session) writeFailed(err error) error {
 	}
 	s.lost = true
 	return s.disconnected(s.causedBy(&disconnect{reason: "write failed", err: err}, time.Now()))
+}
+
+// closeWait bounds the wait for the server's answer to our close frame.
+const closeWait = time.Second
+
+// awaitClose follows our close frame: it reads on, discarding, until the
+// server answers with its close frame or ends the connection, at most
+// closeWait. Closing TCP at once would leave what the server sent
+// meanwhile unread, and closing a socket with unread data resets the
+// connection: the server can lose our close frame to the reset and see the
+// end as abnormal (1006) instead of 1000.
+func (s *session) awaitClose() {
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	for {
+		select {
+		case fr := <-s.frames:
+			s.queued.Add(-int64(cap(fr.data)))
+			s.recycle(fr.data)
+			select {
+			case s.room <- struct{}{}:
+			default:
+			}
+			if fr.err != nil {
+				return
+			}
+		case <-t.C:
+			return
+		}
+	}
 }
 
 func (s *session) closeNormal() {
