@@ -435,6 +435,94 @@ func TestSubscriptionRefusals(t *testing.T) {
 	}
 }
 
+// orderedAuth signs every channel, the one named after only once gate is
+// closed, so that its subscribe is the second sent.
+type orderedAuth struct {
+	after string
+	gate  chan struct{}
+	inner *auth.Signer
+}
+
+func (o orderedAuth) Authorize(ctx context.Context, socketID, channel string) (auth.Result, error) {
+	if channel == o.after {
+		select {
+		case <-o.gate:
+		case <-ctx.Done():
+			return auth.Result{}, ctx.Err()
+		}
+	}
+	return o.inner.Authorize(ctx, socketID, channel)
+}
+
+// TestChannelLessRefusalWithTwoPending: two authorized channels are
+// pending when a pusher:error without a channel (Reverb's 4009, Pusher's
+// code null) refuses one. The one its message names is refused, even the
+// second sent and even when the other's name starts the same or is part
+// of it; one named by none is the oldest, the one a server answers first.
+func TestChannelLessRefusalWithTwoPending(t *testing.T) {
+	t.Parallel()
+	pusherMsg := func(signed string) string {
+		return "Invalid signature: Expected HMAC SHA256 hex digest of " + signed + ", but got app-key:0123"
+	}
+	tests := []struct {
+		name    string
+		order   [2]string // the subscribes in the order sent
+		code    int       // 0: "code":null
+		message string
+		want    int // index in order
+	}{
+		{"Reverb 4009 naming none: the oldest", [2]string{"private-room", "private-room.2"}, 4009, "Connection is unauthorized", 0},
+		{"Pusher naming none: the oldest", [2]string{"private-a", "private-b"}, 0, "Invalid key in subscription auth data: 'x'", 0},
+		{"naming the first", [2]string{"private-a", "private-b"}, 0, pusherMsg("1.1:private-a"), 0},
+		{"naming the second", [2]string{"private-a", "private-b"}, 0, pusherMsg("1.1:private-b"), 1},
+		{"4009 naming the second", [2]string{"private-a", "private-b"}, 4009, "Connection is unauthorized: private-b", 1},
+		{"naming the second, whose name the first starts", [2]string{"private-room", "private-room.2"}, 0, pusherMsg("1.1:private-room.2"), 1},
+		{"naming the second, which starts the first's name", [2]string{"private-room.2", "private-room"}, 0, pusherMsg("1.1:private-room"), 1},
+		{"naming the second presence channel, channel data after it", [2]string{"presence-a", "presence-b"}, 0, pusherMsg(`1.1:presence-b:{"user_id":"7"}`), 1},
+		{"naming the second, the first's name inside it", [2]string{"private-a", "presence-private-a"}, 0, pusherMsg(`1.1:presence-private-a:{"user_id":"7"}`), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			first := make(chan struct{})
+			sent := make(chan [2]string, 1) // the subscribes as the server read them
+			h := hostiletest.Start(t, func(c *hostiletest.Conn) {
+				_ = c.Established(`"activity_timeout":30`)
+				var got [2]string
+				for i := range 2 {
+					_, msg, err := c.ReadMessage()
+					if err != nil {
+						return
+					}
+					got[i] = gjson.GetBytes(msg, "data.channel").String()
+					if i == 0 {
+						close(first)
+					}
+				}
+				sent <- got
+				data := `{"code":null,"message":` + strconv.Quote(tt.message) + `}`
+				if tt.code != 0 {
+					data = `{"code":` + strconv.Itoa(tt.code) + `,"message":` + strconv.Quote(tt.message) + `}`
+				}
+				_ = c.Send([]byte(`{"event":"pusher:error","data":` + data + `}`))
+				c.Serve()
+			})
+			sink := newSink()
+			c := New(Options{URL: h.URL(), Channels: tt.order[:], Sink: sink, ReconnectAttempts: 1,
+				Authorizer: orderedAuth{after: tt.order[1], gate: first, inner: &auth.Signer{Key: "app-key", Secret: "app-secret"}}})
+			c.sleep = (&sleepLog{}).sleep
+			err := c.Run(ctx10(t))
+			require.Equal(t, tt.order, <-sent, "the subscribes in order")
+			var se *SubscriptionError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tt.order[tt.want], se.Channel)
+			assert.Equal(t, tt.code, se.Code)
+			rec := sink.next(t, record.TypeSubscriptionError)
+			assert.Equal(t, tt.order[tt.want], rec.Channel)
+		})
+	}
+}
+
 func TestBadSignatureFromWrongSecretIsRefused(t *testing.T) {
 	t.Parallel()
 	h := start(t, server.Config{}, Options{Channels: []string{"presence-room.1"}, Authorizer: &auth.Signer{Key: "app-key", Secret: "wrong"}})

@@ -863,14 +863,7 @@ func (s *session) serverError(rec *record.Record) error {
 	code, msg := ErrorData(rec.Data)
 	rec.Type, rec.Code, rec.Message = record.TypeError, code, msg
 	if rec.Channel == "" && len(s.pending) > 0 && (code == 0 || code == 4009) {
-		ch := s.pending[0]
-		for _, p := range s.pending {
-			if strings.Contains(msg, p+":") || strings.HasSuffix(msg, p) {
-				ch = p
-				break
-			}
-		}
-		return s.refused(ch, code, msg, rec)
+		return s.refused(s.refusedChannel(msg), code, msg, rec)
 	}
 	s.lastErrorCode, s.lastErrorMsg, s.lastErrorAt = code, msg, rec.TS
 	where := ""
@@ -879,6 +872,50 @@ func (s *session) serverError(rec *record.Record) error {
 	}
 	s.c.opts.Log.Warn("connection", fmt.Sprintf("server error%s: %d %s", where, code, msg))
 	return s.c.opts.Sink.Write(rec)
+}
+
+// refusedChannel is the pending subscription a channel-less refusal is
+// about: the one its message names, else the oldest (a server answers the
+// subscriptions in the order they came). Pusher's message names the
+// channel in the string it signed, "… digest of 123.456:private-room.2,
+// but got …" (a presence channel's is followed by ":" and the channel
+// data); Reverb's "Connection is unauthorized" names none. A name counts
+// only where it does not continue a longer one ("private-room" inside
+// "presence-private-room"), and the longest named wins ("private-room.2"
+// over "private-room", which it starts with).
+func (s *session) refusedChannel(msg string) string {
+	named := ""
+	for _, p := range s.pending {
+		if len(p) > len(named) && mentions(msg, p) {
+			named = p
+		}
+	}
+	if named == "" {
+		return s.pending[0]
+	}
+	return named
+}
+
+// mentions reports whether name occurs in msg not preceded by a character
+// that channel names are made of.
+func mentions(msg, name string) bool {
+	for i := 0; name != ""; {
+		j := strings.Index(msg[i:], name)
+		if j < 0 {
+			return false
+		}
+		if i+j == 0 || !isChannelNameByte(msg[i+j-1]) {
+			return true
+		}
+		i += j + 1
+	}
+	return false
+}
+
+// isChannelNameByte reports whether b may be part of a channel name:
+// [A-Za-z0-9_\-=@,.;].
+func isChannelNameByte(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("_-=@,.;", b) >= 0
 }
 
 func (s *session) refused(channel string, code int, msg string, rec *record.Record) error {
