@@ -51,8 +51,12 @@ type Options struct {
 	// ConnError at once (a misconfiguration far more often than an
 	// outage). Once a connection has succeeded, a lost one is made again:
 	// ReconnectAttempts is how many reconnects in a row may fail before Run
-	// gives up, 0 retries forever. ReconnectDelay is the first delay (3s);
-	// it grows by half on each failure, jittered, up to MaxReconnectDelay.
+	// gives up, 0 retries forever; the count starts again once a
+	// connection is back with every channel subscribed. ReconnectDelay is
+	// the first delay (3s); it grows by half on each failure, jittered, up
+	// to MaxReconnectDelay. A 4200–4299 close reconnects at once, unless it
+	// is the second in a row on a connection shorter than ReconnectDelay
+	// (see reconnectDelay).
 	ReconnectAttempts int
 	ReconnectDelay    time.Duration
 
