@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1041,24 +1042,78 @@ func TestServerClose(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// TestLogf: the server tells Logf about a connection before it sends
+// connection_established, and about a subscription before it queues
+// subscription_succeeded, so a client that has read the frame finds the line
+// written, however long Logf takes (a slow terminal, a full pipe). This Logf
+// takes up to 100ms over each of the two lines, and marks a line written
+// after its frame reached the client.
 func TestLogf(t *testing.T) {
 	t.Parallel()
+	established := make(chan struct{}) // closed once the client has read the frame
+	subscribed := make(chan struct{})
 	var mu sync.Mutex
 	var lines []string
 	s := start(t, Config{Logf: func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		var frameRead chan struct{}
+		switch {
+		case strings.Contains(line, ") from 127.0.0.1:"):
+			frameRead = established
+		case strings.HasSuffix(line, ") subscribed to chat"):
+			frameRead = subscribed
+		}
+		if frameRead != nil {
+			select {
+			case <-frameRead:
+				line += " [written after the client read its frame]"
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		lines = append(lines, fmt.Sprintf(format, args...))
+		lines = append(lines, line)
 	}})
-	c, id := connect(t, s)
-	c.subscribe("chat", "", "")
-	c.expect("pusher_internal:subscription_succeeded")
+	logged := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(lines)
+	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	all := strings.Join(lines, "\n")
-	assert.Regexp(t, regexp.MustCompile(`connection 1 \(socket `+regexp.QuoteMeta(id)+`\) from 127\.0\.0\.1:`), all)
-	assert.Contains(t, all, "subscribed to chat")
+	c := dial(t, s)
+	frames := make(chan gjson.Result, 2)
+	readErr := make(chan error, 1)
+	go func() { // the client's reader: marks each frame read as it arrives
+		for _, read := range []chan struct{}{established, subscribed} {
+			_, data, err := c.readFrame()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			close(read)
+			frames <- gjson.ParseBytes(data)
+		}
+	}()
+	next := func(event string) gjson.Result {
+		t.Helper()
+		select {
+		case msg := <-frames:
+			require.Equal(t, event, msg.Get("event").String(), "frame: %s", msg.Raw)
+			return msg
+		case err := <-readErr:
+			require.NoError(t, err, "reading %s", event)
+		}
+		return gjson.Result{}
+	}
+
+	id := payload(next("pusher:connection_established").Get("data")).Get("socket_id").String()
+	require.NotEmpty(t, id)
+	re := regexp.MustCompile(`^connection 1 \(socket ` + regexp.QuoteMeta(id) + `\) from 127\.0\.0\.1:\d+$`)
+	assert.True(t, slices.ContainsFunc(logged(), re.MatchString), "want a line matching %s in:\n%s", re, strings.Join(logged(), "\n"))
+
+	c.subscribe("chat", "", "")
+	next("pusher_internal:subscription_succeeded")
+	assert.Contains(t, logged(), "connection 1 (socket "+id+") subscribed to chat")
 }
 
 // BenchmarkPublish measures Publish through the socket to one subscriber.
