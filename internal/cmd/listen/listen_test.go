@@ -52,18 +52,26 @@ func TestListenDefaults(t *testing.T) {
 
 func TestListenUsageErrors(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{},
-		{"-c", "a", "-c", "a"},
-		{"-c", "bad name"},
-		{"-c", "a", "--json", "--pretty"},
-		{"-c", "a", "--count", "-1"},
-		{"-c", "a", "--reconnect-attempts", "-2"},
-		{"private-chat.42"},
-	} {
-		_, err := parse(t, args...)
+	tests := []struct {
+		args      []string
+		msg, hint string
+	}{
+		{nil, "no channel given", "pass -c/--channel NAME, e.g. tmsws listen -c private-chat.42"},
+		{[]string{"-c", "a", "-c", "a"}, `channel "a" given twice`, ""},
+		{[]string{"-c", "bad name"}, `invalid channel name "bad name": a space at byte 3`,
+			"channel names hold no whitespace or control characters; Pusher's set is letters, digits and _ - = @ , . ;"},
+		{[]string{"-c", "a", "--json", "--pretty"}, "--json and --pretty exclude each other", ""},
+		{[]string{"-c", "a", "--count", "-1"}, "--count must be 0 or more, got -1", ""},
+		{[]string{"-c", "a", "--reconnect-attempts", "-2"}, "--reconnect-attempts must be 0 (forever) or more, got -2", ""},
+		{[]string{"private-chat.42"}, `unexpected argument "private-chat.42"`, "channels go with -c: tmsws listen -c private-chat.42"},
+	}
+	for _, tt := range tests {
+		_, err := parse(t, tt.args...)
 		var ue *cmdutil.UsageError
-		assert.ErrorAs(t, err, &ue, "%v", args)
+		if assert.ErrorAs(t, err, &ue, "%q", tt.args) {
+			assert.Equal(t, tt.msg, ue.Msg, "%q", tt.args)
+			assert.Equal(t, tt.hint, ue.Hint, "%q", tt.args)
+		}
 	}
 }
 

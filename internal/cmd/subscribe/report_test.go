@@ -79,14 +79,20 @@ func TestSummaryAuthPerChannel(t *testing.T) {
 
 func TestUsageErrorsPrintTheSummaryWithJSON(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{"-c", "bad name", "--json"},
-		{"-c", "a", "-c", "a", "--json"},
-		{"-c", "a", "--timeout", "0", "--json"},
-		{"-c", "private-a", "--json", "stray"},
-		{"-c", "private-a", "--json", "--sign-locally"},
-		{"-c", "private-a", "--json", "--host", "x:1", "--port", "2"},
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-c", "bad name", "--json"}, `invalid channel name "bad name": a space at byte 3`},
+		{[]string{"-c", "a", "-c", "a", "--json"}, `channel "a" given twice`},
+		{[]string{"-c", "a", "--timeout", "0", "--json"}, "--timeout must be positive, got 0s"},
+		{[]string{"-c", "private-a", "--json", "stray"}, `unexpected argument "stray"`},
+		{[]string{"-c", "private-a", "--json", "--sign-locally"},
+			"--sign-locally needs the app secret: pass --app-secret SECRET, set TMSWS_APP_SECRET, or add app-secret to the profile"},
+		{[]string{"-c", "private-a", "--json", "--host", "x:1", "--port", "2"},
+			"--host x:1 and --port 2 disagree on the port: use --host x --port 2, or --host x:1"},
 	} {
+		args := tt.args
 		io, _, out, _ := iostreams.Test()
 		home := t.TempDir()
 		io.Env = func(k string) string {
@@ -98,10 +104,11 @@ func TestUsageErrorsPrintTheSummaryWithJSON(t *testing.T) {
 		_, err := cmdtest.Parse(t, NewCmdSubscribe, io, args...)
 		require.Error(t, err, "%v", args)
 		assert.True(t, cmdutil.IsUsage(err), "%v: still bad usage (exit 2): %v", args, err)
+		assert.EqualError(t, err, tt.msg, "%v", args)
 		require.True(t, json.Valid(out.Bytes()), "%v: one JSON summary on stdout: %q", args, out.String())
 		sum := gjson.Parse(out.String())
 		assert.False(t, sum.Get("ok").Bool(), "%v", args)
-		assert.Equal(t, err.Error(), sum.Get("error").String(), "%v", args)
+		assert.Equal(t, tt.msg, sum.Get("error").String(), "%v", args)
 		assert.True(t, sum.Get("channels.0.channel").Exists(), "%v: the channels, none subscribed", args)
 		assert.False(t, sum.Get("channels.0.subscribed").Bool(), "%v", args)
 	}

@@ -59,23 +59,32 @@ func TestSubscribeTakesEchoNames(t *testing.T) {
 
 func TestSubscribeUsageErrors(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{},
-		{"chat"},
-		{"-c", "a", "-c", "a"},
-		{"-c", "bad name"},
-		{"-c", "a", "--where", "data.x=1"},
-		{"-c", "a", "--count", "2"},
-		{"-c", "a", "--expect", ""},
-		{"-c", "a", "--expect", "E", "--count", "0"},
-		{"-c", "a", "--timeout", "0"},
-		{"-c", "a", "--timeout", "-1s"},
-		{"-c", "a", "--reconnect-attempts", "-1"},
-		{"-c", "a", "--reconnect-delay", "-1s"},
-	} {
-		_, err := parse(t, args...)
+	tests := []struct {
+		args      []string
+		msg, hint string
+	}{
+		{nil, "no channel given", "pass -c/--channel NAME, e.g. tmsws subscribe -c private-chat.42 --expect MessageSent"},
+		{[]string{"chat"}, `unexpected argument "chat"`, "channels go with -c: tmsws subscribe -c chat"},
+		{[]string{"-c", "a", "-c", "a"}, `channel "a" given twice`, ""},
+		{[]string{"-c", "bad name"}, `invalid channel name "bad name": a space at byte 3`,
+			"channel names hold no whitespace or control characters; Pusher's set is letters, digits and _ - = @ , . ;"},
+		{[]string{"-c", "a", "--where", "data.x=1"}, "--where needs --expect",
+			"say which records to wait for, e.g. --expect MessageSent (or --expect '*' for any record)"},
+		{[]string{"-c", "a", "--count", "2"}, "--count needs --expect", "say which records to wait for, e.g. --expect MessageSent --count 2"},
+		{[]string{"-c", "a", "--expect", ""}, "--expect needs a pattern", "e.g. --expect MessageSent, or --expect '*' for any record"},
+		{[]string{"-c", "a", "--expect", "E", "--count", "0"}, "--count must be 1 or more, got 0", ""},
+		{[]string{"-c", "a", "--timeout", "0"}, "--timeout must be positive, got 0s", "e.g. --timeout 30s"},
+		{[]string{"-c", "a", "--timeout", "-1s"}, "--timeout must be positive, got -1s", "e.g. --timeout 30s"},
+		{[]string{"-c", "a", "--reconnect-attempts", "-1"}, "--reconnect-attempts must be 0 (until --timeout) or more, got -1", ""},
+		{[]string{"-c", "a", "--reconnect-delay", "-1s"}, "--reconnect-delay must be positive, got -1s", ""},
+	}
+	for _, tt := range tests {
+		_, err := parse(t, tt.args...)
 		var ue *cmdutil.UsageError
-		assert.ErrorAs(t, err, &ue, "%v", args)
+		if assert.ErrorAs(t, err, &ue, "%q", tt.args) {
+			assert.Equal(t, tt.msg, ue.Msg, "%q", tt.args)
+			assert.Equal(t, tt.hint, ue.Hint, "%q", tt.args)
+		}
 	}
 }
 
