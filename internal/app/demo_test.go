@@ -77,12 +77,24 @@ func TestDemoLoopsUntilInterrupted(t *testing.T) {
 
 func TestDemoUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{"demo", "--speed", "-1"}, {"demo", "--speed", "NaN"}, {"demo", "--speed", "+Inf"},
-		{"demo", "extra"}, {"demo", "--json", "--pretty"}, {"demo", "--where", "data.x=="},
-	} {
-		res := newCLI(t).run(args...)
-		assert.Equal(t, ExitUsage, res.code, "%v: %s", args, res.stderr)
+	const speedHint = "hint: --speed 1 keeps the recorded timing, 2 is twice as fast, 0 as fast as possible\n"
+	tests := []struct {
+		args   []string
+		stderr string // the whole of it: the error and its hint
+	}{
+		{[]string{"demo", "--speed", "-1"}, "error: --speed must be 0 or more, got -1\n" + speedHint},
+		{[]string{"demo", "--speed", "NaN"}, "error: --speed must be 0 or more, got NaN\n" + speedHint},
+		{[]string{"demo", "--speed", "+Inf"}, "error: --speed must be 0 or more, got +Inf\n" + speedHint},
+		{[]string{"demo", "extra"}, "error: demo takes no arguments, got \"extra\"\n"},
+		{[]string{"demo", "--json", "--pretty"}, "error: --json and --pretty exclude each other\n"},
+		{[]string{"demo", "--where", "data.x=="}, `error: --where "data.x==": missing value after "=="; ` +
+			`write e.g. data.x==42, or data.x=="" for the empty string, or a bare path to test that it exists` + "\n"},
+	}
+	for _, tt := range tests {
+		res := newCLI(t).run(tt.args...)
+		assert.Equal(t, ExitUsage, res.code, "%v: %s", tt.args, res.stderr)
+		assert.Equal(t, tt.stderr, res.stderr, "%v", tt.args)
+		assert.Empty(t, res.stdout, "%v", tt.args)
 	}
 }
 
