@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"testing"
 
@@ -103,6 +106,23 @@ func TestSignVectors(t *testing.T) {
 			got:  UserAuth(vecKey, vecSecret, vecSocket, `{"id":"42"}`),
 			want: "278d425bdf160c739803:23467c4156bacf702560be3fdf30b8bf0b44ca003cfca6223784b7bb763bd209",
 		},
+		// Computed with Python's hmac, not with this package:
+		// hmac.new(secret, msg.encode(), hashlib.sha256).hexdigest().
+		{
+			name: "encrypted channel: signed like a private one",
+			got:  ChannelAuth(vecKey, vecSecret, vecSocket, "private-encrypted-chat.1", ""),
+			want: "278d425bdf160c739803:c93bffc9714c63c0c6395ae6922faa8ef78aaa4a3df002ac10f12c4bfce6fa8c",
+		},
+		{
+			name: "presence channel with UTF-8 in the name and channel data",
+			got:  ChannelAuth(vecKey, vecSecret, vecSocket, "presence-чат", `{"user_id":"ü","user_info":{"name":"✓"}}`),
+			want: "278d425bdf160c739803:2e9abf754d6d961ec68d95f19b9ad585e4741c02ff56161d6a88e7593862940f",
+		},
+		{
+			name: "an empty secret is still HMAC-SHA256",
+			got:  Sign("", "1234.1234:private-foobar"),
+			want: "50ee1a722beea9426de5f8f9ccf3aea15a35e1230bd1ec2fd5b2859ff2c93ef0",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,7 +163,8 @@ func TestSignerAuthorize(t *testing.T) {
 		r, err := s.Authorize(ctx, vecSocket, "presence-foobar")
 		require.NoError(t, err)
 		assert.Equal(t, `{"user_id":"10","user_info":{"name":"tmsws"}}`, r.ChannelData)
-		assert.Equal(t, ChannelAuth(vecKey, vecSecret, vecSocket, "presence-foobar", r.ChannelData), r.Auth)
+		// hmac-sha256(secret, `1234.1234:presence-foobar:{"user_id":"10","user_info":{"name":"tmsws"}}`), from Python.
+		assert.Equal(t, "278d425bdf160c739803:558325d49790c5527b1c574080603a10f1f5c2b5355d767b18b298454b17f350", r.Auth)
 		assert.True(t, VerifyChannelAuth(vecSecret, vecSocket, "presence-foobar", r.ChannelData, r.Auth))
 		assert.Empty(t, r.SharedSecret)
 	})
@@ -170,6 +191,7 @@ func TestSignerAuthorize(t *testing.T) {
 		r, err := s.Authorize(ctx, vecSocket, "private-encrypted-chat.1")
 		require.NoError(t, err)
 		assert.Equal(t, vecSharedSecret, r.SharedSecret)
+		assert.Equal(t, "278d425bdf160c739803:c93bffc9714c63c0c6395ae6922faa8ef78aaa4a3df002ac10f12c4bfce6fa8c", r.Auth)
 		assert.True(t, VerifyChannelAuth(vecSecret, vecSocket, "private-encrypted-chat.1", "", r.Auth))
 		assert.Empty(t, r.ChannelData)
 		r, err = s.Authorize(ctx, vecSocket, "private-chat.1")
@@ -214,8 +236,29 @@ func TestSignerAuthorize(t *testing.T) {
 	})
 }
 
-func TestAuthorizersImplementInterface(t *testing.T) {
+// TestAuthorizersSignTheVector runs both Authorizers through the interface
+// listen and subscribe use: signing locally and asking a Laravel-like
+// endpoint give the same §7.1 vector for private-foobar on socket 1234.1234.
+func TestAuthorizersSignTheVector(t *testing.T) {
 	t.Parallel()
-	var _ Authorizer = &Endpoint{}
-	var _ Authorizer = &Signer{}
+	const want = "278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ParseForm() != nil || r.PostForm.Get("socket_id") != vecSocket || r.PostForm.Get("channel_name") != "private-foobar" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"auth":"`+want+`"}`)
+	}))
+	t.Cleanup(srv.Close)
+
+	for name, a := range map[string]Authorizer{
+		"signer":   &Signer{Key: vecKey, Secret: vecSecret},
+		"endpoint": &Endpoint{URL: srv.URL + "/broadcasting/auth", HTTP: srv.Client()},
+	} {
+		r, err := a.Authorize(context.Background(), vecSocket, "private-foobar")
+		require.NoError(t, err, name)
+		assert.Equal(t, Result{Auth: want}, r, name)
+		assert.True(t, VerifyChannelAuth(vecSecret, vecSocket, "private-foobar", "", r.Auth), name)
+	}
 }
