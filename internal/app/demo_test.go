@@ -83,8 +83,8 @@ func TestDemoUsage(t *testing.T) {
 		stderr string // the whole of it: the error and its hint
 	}{
 		{[]string{"demo", "--speed", "-1"}, "error: --speed must be 0 or more, got -1\n" + speedHint},
-		{[]string{"demo", "--speed", "NaN"}, "error: --speed must be 0 or more, got NaN\n" + speedHint},
-		{[]string{"demo", "--speed", "+Inf"}, "error: --speed must be 0 or more, got +Inf\n" + speedHint},
+		{[]string{"demo", "--speed", "NaN"}, "error: --speed must be a finite number, 0 or more, got NaN\n" + speedHint},
+		{[]string{"demo", "--speed", "+Inf"}, "error: --speed must be a finite number, 0 or more, got +Inf\n" + speedHint},
 		{[]string{"demo", "extra"}, "error: demo takes no arguments, got \"extra\"\n"},
 		{[]string{"demo", "--json", "--pretty"}, "error: --json and --pretty exclude each other\n"},
 		{[]string{"demo", "--where", "data.x=="}, `error: --where "data.x==": missing value after "=="; ` +

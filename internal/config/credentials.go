@@ -257,8 +257,8 @@ func LoadCredential(dir, profile string) (Credential, bool, error) {
 }
 
 // CredentialsWarning returns a warning when dir/credentials exists and can
-// be read by the group or by others, and "" otherwise. The file is still
-// used; the caller prints the warning.
+// be read, written or run by the group or by others, and "" otherwise. The
+// file is still used; the caller prints the warning.
 func CredentialsWarning(dir string) string {
 	p := credentialsPath(dir)
 	fi, err := os.Stat(p)
@@ -266,7 +266,7 @@ func CredentialsWarning(dir string) string {
 		return ""
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Sprintf("%s is readable by others (mode %04o): run chmod 600 %s", p, fi.Mode().Perm(), p)
+		return fmt.Sprintf("%s is %s (mode %04o): run chmod 600 %s", p, openTo(fi.Mode().Perm()), fi.Mode().Perm(), p)
 	}
 	return ""
 }
@@ -436,4 +436,20 @@ func Mask(token string) string {
 		return "****"
 	}
 	return "…" + string(r[len(r)-4:])
+}
+
+// openTo says what a mode lets the group and others do with the file:
+// "readable by others", "writable by others", "readable and writable by
+// others" or "open to others" (execute bits only).
+func openTo(perm os.FileMode) string {
+	read, write := perm&0o044 != 0, perm&0o022 != 0
+	switch {
+	case read && write:
+		return "readable and writable by others"
+	case read:
+		return "readable by others"
+	case write:
+		return "writable by others"
+	}
+	return "open to others"
 }

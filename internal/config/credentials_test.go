@@ -274,6 +274,9 @@ func TestCredentialsWarningModes(t *testing.T) {
 		{0o440, true},
 		{0o404, true},
 		{0o666, true},
+		{0o620, true}, // the group can change it
+		{0o602, true},
+		{0o610, true},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%04o", tt.mode), func(t *testing.T) {
@@ -285,7 +288,12 @@ func TestCredentialsWarningModes(t *testing.T) {
 			require.NoError(t, os.Chmod(p, tt.mode))
 			want := ""
 			if tt.warn {
-				want = fmt.Sprintf("%s is readable by others (mode %04o): run chmod 600 %s", p, tt.mode, p)
+				what := map[os.FileMode]string{0o620: "writable by others", 0o602: "writable by others", 0o610: "open to others",
+					0o660: "readable and writable by others", 0o666: "readable and writable by others"}[tt.mode]
+				if what == "" {
+					what = "readable by others"
+				}
+				want = fmt.Sprintf("%s is %s (mode %04o): run chmod 600 %s", p, what, tt.mode, p)
 			}
 			assert.Equal(t, want, CredentialsWarning(dir))
 			st, found, err := LoadToken(dir, "https://tms.example.com")

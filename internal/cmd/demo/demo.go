@@ -71,8 +71,8 @@ records they select, as they do for listen and replay (the rule is below).`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, _ []string) error {
-			if math.IsNaN(opts.Speed) || math.IsInf(opts.Speed, 0) || opts.Speed < 0 {
-				return &cmdutil.UsageError{Msg: fmt.Sprintf("--speed must be 0 or more, got %g", opts.Speed), Hint: "--speed 1 keeps the recorded timing, 2 is twice as fast, 0 as fast as possible"}
+			if err := cmdutil.CheckSpeed(opts.Speed); err != nil {
+				return err
 			}
 			if err := opts.SelectFlags.Validate(f.IO.ErrOut); err != nil {
 				return err

@@ -267,10 +267,21 @@ func TestFlags(t *testing.T) {
 	assert.True(t, got.JSON)
 	assert.Equal(t, 2*time.Second, got.Timeout)
 
-	for _, args := range [][]string{{"-c", "bad channel"}, {"--timeout", "0s"}, {"extra"}} {
-		_, err := cmdtest.Parse(t, NewCmdDoctor, nil, args...)
+	for _, tt := range []struct {
+		args      []string
+		msg, hint string
+	}{
+		{[]string{"-c", "bad channel"}, `invalid channel name "bad channel": a space at byte 3`,
+			"channel names hold no whitespace or control characters; Pusher's set is letters, digits and _ - = @ , . ;"},
+		{[]string{"--timeout", "0s"}, "--timeout must be positive, got 0s", ""},
+		{[]string{"extra"}, `unexpected argument "extra"`, "the channel goes with -c: tmsws doctor -c extra"},
+	} {
+		_, err := cmdtest.Parse(t, NewCmdDoctor, nil, tt.args...)
 		var ue *cmdutil.UsageError
-		assert.True(t, errors.As(err, &ue), "%v: %v", args, err)
+		if assert.True(t, errors.As(err, &ue), "%v: %v", tt.args, err) {
+			assert.Equal(t, tt.msg, ue.Msg, "%v", tt.args)
+			assert.Equal(t, tt.hint, ue.Hint, "%v", tt.args)
+		}
 	}
 }
 

@@ -48,7 +48,11 @@ func TestLoginCheckFlags(t *testing.T) {
 
 	for _, args := range [][]string{{"--check"}, {"--user", "a", "--check-path", "/api/me"}} {
 		_, err := cmdtest.Parse(t, NewCmdLogin, nil, args...)
-		assert.True(t, cmdutil.IsUsage(err), "%v: %v", args, err)
+		var ue *cmdutil.UsageError
+		if assert.ErrorAs(t, err, &ue, "%v", args) {
+			assert.Equal(t, "--check and --check-path apply to --with-token", ue.Msg, "%v", args)
+			assert.Equal(t, "a password login is checked by the server's answer already", ue.Hint, "%v", args)
+		}
 	}
 }
 

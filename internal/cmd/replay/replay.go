@@ -178,9 +178,10 @@ func (o *Options) validate(speedSet bool) error {
 	if err := o.SelectFlags.Validate(o.IO.ErrOut); err != nil {
 		return err
 	}
+	if err := cmdutil.CheckSpeed(o.Speed); err != nil {
+		return err
+	}
 	switch {
-	case math.IsNaN(o.Speed) || math.IsInf(o.Speed, 0) || o.Speed < 0:
-		return &cmdutil.UsageError{Msg: fmt.Sprintf("--speed must be 0 or more, got %g", o.Speed), Hint: "--speed 1 keeps the recorded timing, 2 is twice as fast, 0 as fast as possible"}
 	case o.Realtime && speedSet:
 		return &cmdutil.UsageError{Msg: "--realtime and --speed exclude each other", Hint: "--realtime is --speed 1: give one of them"}
 	case o.Loop && o.Serve == "":

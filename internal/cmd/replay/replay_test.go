@@ -72,7 +72,7 @@ func TestReplayUsageErrors(t *testing.T) {
 		{[]string{"a", "--json", "--pretty"}, "--json and --pretty"},
 		{[]string{"a", "--count", "-1"}, "--count must be 0 or more"},
 		{[]string{"a", "--speed", "-1"}, "--speed must be 0 or more, got -1"},
-		{[]string{"a", "--speed", "NaN"}, "--speed must be 0 or more"},
+		{[]string{"a", "--speed", "NaN"}, "--speed must be a finite number, 0 or more, got NaN"},
 		{[]string{"a", "--speed", "2", "--realtime"}, "--realtime and --speed exclude each other"},
 		{[]string{"a", "--speed", "0", "--realtime"}, "--realtime and --speed exclude each other"},
 		{[]string{"a", "--loop"}, "--loop needs --serve"},
