@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -21,9 +20,7 @@ func closeDial(t *testing.T, s *Server) (*websocket.Conn, *Conn) {
 	_, greeting, err := ws.ReadMessage()
 	require.NoError(t, err)
 	require.Contains(t, string(greeting), "pusher:connection_established")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := s.WaitConn(ctx, 1)
+	c, err := s.WaitConn(testCtx(t), 1)
 	require.NoError(t, err)
 	return ws, c
 }
@@ -41,8 +38,8 @@ func ended(t *testing.T, c *Conn) {
 	t.Helper()
 	select {
 	case <-c.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("connection %d did not end within 10s", c.Number())
+	case <-time.After(waitLimit):
+		t.Fatalf("connection %d did not end within %v", c.Number(), waitLimit)
 	}
 }
 
@@ -64,7 +61,7 @@ func TestClientCloseCodeAndReasonAreRecorded(t *testing.T) {
 			ws, c := closeDial(t, s)
 			_, ok := c.ClientClose()
 			assert.False(t, ok, "a live connection has sent no close frame")
-			require.NoError(t, ws.WriteControl(websocket.CloseMessage, tc.payload, time.Now().Add(5*time.Second)))
+			require.NoError(t, ws.WriteControl(websocket.CloseMessage, tc.payload, time.Now().Add(waitLimit)))
 			ended(t, c)
 			got, ok := c.ClientClose()
 			require.True(t, ok, "the close frame was not recorded")
