@@ -238,7 +238,12 @@ func deep(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n)
 
 func TestHostileNesting(t *testing.T) {
 	t.Parallel()
-	const levels = 10_000_000 // a frame of 20 MB
+	// 10,000,000 levels, a frame of 20 MB: the least that overflows the
+	// 1 GB goroutine stack of gjson's recursive validator is some 7,000,000
+	// (3,000,000 under -race), so a path that skipped jsonsafe would crash
+	// the test binary. The attacks run in parallel, each with its own
+	// client: what a loaded machine takes for each is spent on both cores.
+	const levels = 10_000_000
 	// No message size limit, so the nesting reaches the handler.
 	s := start(t, Config{ErrorStyle: ErrorString})
 	invalid := func(t *testing.T, c *client) {
@@ -249,24 +254,28 @@ func TestHostileNesting(t *testing.T) {
 	}
 
 	t.Run("a frame of 10,000,000 levels", func(t *testing.T) {
+		t.Parallel()
 		c, _ := connect(t, s)
 		c.send(deep(levels))
 		invalid(t, c)
 		stillServes(t, s)
 	})
 	t.Run("inside an object", func(t *testing.T) {
+		t.Parallel()
 		c, _ := connect(t, s)
 		c.send(`{"event":"client-x","channel":"private-x","data":` + deep(levels) + `}`)
 		invalid(t, c)
 		stillServes(t, s)
 	})
 	t.Run("as the data string of a subscribe", func(t *testing.T) {
+		t.Parallel()
 		c, _ := connect(t, s)
 		c.send(`{"event":"pusher:subscribe","data":` + quote(deep(levels)) + `}`)
 		invalid(t, c)
 		stillServes(t, s)
 	})
 	t.Run("as presence channel_data, signed", func(t *testing.T) {
+		t.Parallel()
 		c, socketID := connect(t, s)
 		cd := `{"user_id":"1","user_info":` + deep(levels) + `}`
 		c.subscribe("presence-deep", SignChannel(s.cfg.AppKey, s.cfg.AppSecret, socketID, "presence-deep", cd), cd)
@@ -276,6 +285,7 @@ func TestHostileNesting(t *testing.T) {
 		stillServes(t, s)
 	})
 	t.Run("as presence channel_data, not signed: the message quotes a clip", func(t *testing.T) {
+		t.Parallel()
 		c, _ := connect(t, s)
 		c.subscribe("presence-deep", "app-key:"+strings.Repeat("0", 64), `{"user_id":`+deep(levels)+`}`)
 		raw := c.readRaw()
@@ -284,12 +294,14 @@ func TestHostileNesting(t *testing.T) {
 		stillServes(t, s)
 	})
 	t.Run("the JSON body of /broadcasting/auth", func(t *testing.T) {
+		t.Parallel()
 		status, _, body := httpDo(t, http.MethodPost, s.AuthURL(), "application/json", `{"socket_id":`+deep(maxAuthBody/2-20)+`}`, nil)
 		assert.Equal(t, http.StatusBadRequest, status, body)
 		assert.Contains(t, body, "not a JSON object")
 		stillServes(t, s)
 	})
 	t.Run("the body of the HTTP API", func(t *testing.T) {
+		t.Parallel()
 		for _, path := range []string{"/apps/app-id/events", "/apps/app-id/batch_events"} {
 			body := `{"name":` + deep(int(s.maxAPIBody()/2)-20) + `}`
 			status, ans := signedPost(t, s, path, body)
