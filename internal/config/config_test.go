@@ -389,6 +389,10 @@ func TestResolveCluster(t *testing.T) {
 			setup{config: "[default]\ncluster = eu\nhost = proxy.test\n"}, "proxy.test", 443, "https"},
 		{"env host wins over profile cluster",
 			setup{config: "[default]\ncluster = eu\n", env: map[string]string{EnvHost: "env.test"}}, "env.test", 443, "https"},
+		{"an explicit --scheme wins over --cluster",
+			setup{args: []string{"--cluster", "eu", "--scheme", "http"}}, "ws-eu.pusher.com", 443, "http"},
+		{"a profile scheme wins over a profile cluster",
+			setup{config: "[default]\ncluster = eu\nscheme = http\n"}, "ws-eu.pusher.com", 443, "http"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,6 +54,8 @@ func TestOrigin(t *testing.T) {
 		{"https://[::1]:8443/x", "https://[::1]:8443", "https://[::1]:8443"},
 		{"https://[::1]", "https://[::1]:443", "https://[::1]"},
 		{"https://user:pw@h:0443", "https://h:443", "https://h"},
+		{"https://h:1", "https://h:1", "https://h:1"},
+		{"https://h:65535", "https://h:65535", "https://h:65535"},
 	}
 	for _, tt := range tests {
 		got, err := Origin(tt.in)
@@ -61,7 +63,7 @@ func TestOrigin(t *testing.T) {
 		assert.Equal(t, tt.want, got, tt.in)
 		assert.Equal(t, tt.shown, ShowOrigin(got), tt.in)
 	}
-	for _, bad := range []string{"", "tms.example.com", "ftp://h", "https://", "https://h:", "https://h:0", "https://h:70000", "wss://h"} {
+	for _, bad := range []string{"", "tms.example.com", "ftp://h", "https://", "https://h:", "https://h:0", "https://h:65536", "https://h:70000", "wss://h"} {
 		_, err := Origin(bad)
 		assert.Error(t, err, bad)
 	}

@@ -60,6 +60,8 @@ func TestCheckToken(t *testing.T) {
 		{"logged in elsewhere", setup{credentials: creds, args: []string{"--api-url", "http://127.0.0.1:9000/"}},
 			"token: no token for http://127.0.0.1:9000: run tmsws login --api-url http://127.0.0.1:9000",
 			"a token is only sent to the server that issued it; tokens are stored for http://127.0.0.1:18000, https://tms.amusoft.uz (or pass --token / TMSWS_TOKEN)"},
+		{"logged in elsewhere, the API under a path", setup{credentials: creds, args: []string{"--api-url", "http://127.0.0.1:9000/tms/"}},
+			"token: no token for http://127.0.0.1:9000: run tmsws login --api-url http://127.0.0.1:9000/tms", ""},
 		{"an auth URL elsewhere", setup{credentials: creds, args: []string{"--api-url", "https://tms.amusoft.uz", "--auth-url", "https://auth.example/broadcasting/auth"}},
 			"token: no token for https://auth.example: run tmsws login --api-url https://auth.example", ""},
 	}
