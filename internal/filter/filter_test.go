@@ -49,6 +49,18 @@ func TestGlob(t *testing.T) {
 		{`a*b*c`, `aXbYbZc`, true},
 		{`a*b*c`, `aXbYbZ`, false},
 		{`**x`, `abx`, true},
+		{`[!a]`, `!`, true}, // the ! negates, it is not a member
+		{`[^a]`, `^`, true},
+		{`[!a]`, `[`, true},
+		{`[!]]`, `a`, true}, // ] right after ! is a literal
+		{`[!]]`, `]`, false},
+		{`[a-c]`, `-`, false}, // a range is not its ends and a dash
+		{`[a-c]`, `c`, true},
+		{`[a-a]`, `a`, true},    // a one-rune range
+		{`x[ab]y`, `xay`, true}, // what follows a class is matched
+		{`x[ab]y`, `xa`, false},
+		{`x[!y]`, `x`, false}, // a class needs a character
+		{`x[!y]`, `xz`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern+"~"+tt.name, func(t *testing.T) {
@@ -71,6 +83,10 @@ func TestGlobErrors(t *testing.T) {
 		{`App\Events\[Msg`, `--event "App\Events\[Msg": unterminated [`},
 		{`[]`, `unterminated [`},
 		{`[z-a]`, `bad range z-a`},
+		{`[`, `unterminated [`},
+		{`[!`, `unterminated [`},
+		{`[a-`, `unterminated [`},
+		{`x[a-`, `unterminated [`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
@@ -176,6 +192,8 @@ func TestWhereParse(t *testing.T) {
 		{`data.x=0x10`, `data.x`, opEq, `0x10`, false},
 		{`data.items.#(id>3).name=bob`, `data.items.#(id>3).name`, opEq, `bob`, false},
 		{`data.a\=b=c`, `data.a\=b`, opEq, `c`, false},
+		{`data.a)=1`, `data.a)`, opEq, `1`, true}, // a stray ) does not hide the operator
+		{`data.a]}>=1`, `data.a]}`, opGe, `1`, true},
 		{`data.message`, `data.message`, opExists, ``, false},
 	}
 	for _, tt := range tests {
@@ -250,6 +268,8 @@ func TestWhere(t *testing.T) {
 		{[]string{"data.message.content<a"}, "msg", false},
 		{[]string{`data.message.id="7"`}, "msg", true}, // quoted compares text: 7 reads as "7"
 		{[]string{"data.message.empty=\"\""}, "msg", true},
+		{[]string{"data.message.empty=''"}, "msg", true}, // '' is the empty string too
+		{[]string{"data.message.content=''"}, "msg", false},
 		{[]string{"data.message.empty"}, "msg", true},
 		// booleans, null, objects
 		{[]string{"data.message.flag=true"}, "msg", true},
