@@ -653,6 +653,10 @@ func TestRedactURL(t *testing.T) {
 		"http://[::1]:8000/a":                               "http://[::1]:8000/a",
 		"not a url?token=x":                                 "not a url",
 		"weird://u:p@host%zz/x?q":                           "weird://host%zz/x",
+		"?api_token=x":                                      "",
+		"#token=x":                                          "",
+		"@host/x":                                           "host/x",
+		"://u:p@host/x":                                     "://host/x",
 	}
 	for in, want := range tests {
 		assert.Equal(t, want, RedactURL(in), in)
