@@ -390,8 +390,9 @@ func TestServerPings(t *testing.T) {
 		for i := range 3 { // the third ping, not a 4201, proves the two answers kept it
 			assert.Equal(t, ping, string(c.readRaw()), "ping %d", i)
 			assert.GreaterOrEqual(t, time.Since(silent), patient, "ping %d: a whole interval of silence first", i)
-			// The answer comes late, though in time: the next ping is due
-			// an interval after the answer, not after the ping.
+			// The client stays silent for a quarter of the interval, so its
+			// answer is late though in time: the next ping is due an
+			// interval after the answer, not after the ping.
 			time.Sleep(patient / 4)
 			silent = time.Now()
 			c.send(`{"event":"pusher:pong","data":{}}`)
