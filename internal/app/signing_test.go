@@ -119,9 +119,14 @@ func TestSigningLocally(t *testing.T) {
 
 	t.Run("an app secret alone signs, and says so", func(t *testing.T) {
 		t.Parallel()
-		_, app, c := signingSetup(t, "app-secret")
+		srv, app, c := signingSetup(t, "app-secret")
 		c.env["TMSWS_AUTH_URL"] = app.AuthURL() // an env auth URL is no flag
-		res := c.run("listen", "-c", ch, "--duration", "1ms")
+		// --count 1 after the subscription, not a short --duration, which
+		// could end the listener before it authorized anything.
+		r := c.start("listen", "-c", ch, "--count", "1")
+		require.NoError(t, srv.WaitSubscribed(ctxT(t), ch, 1))
+		srv.Publish(ch, "MessageSent", `{"n":1}`, "")
+		res := r.wait(t)
 		require.Equal(t, ExitOK, res.code, res.stderr)
 		assert.Empty(t, app.AuthRequests())
 		assert.Contains(t, res.stderr, "[auth] authorized "+ch+": signed locally with the app secret (")
