@@ -34,6 +34,7 @@ func TestMentions(t *testing.T) {
 		{"chat.private-b.7 private-b.7", "private-b.7", true},      // found twice, the second whole
 		{"zzzzzzzzzzzz private-bzz", "private-b", true},            // whole at its start (the end is not checked)
 		{"zzzzzzzzzzzzzzzzzzzzzzzzzprivate-b", "private-b", false}, // deep inside a longer word
+		{"xaabaa", "aa", false},                                    // found at 1 and at 4 (the second search starts at 2): neither whole
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, mentions(tt.msg, tt.name), "mentions(%q, %q)", tt.msg, tt.name)
