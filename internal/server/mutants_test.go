@@ -1,0 +1,90 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
+)
+
+// TestAuthBodyLimitIsExact: a body of exactly 64 KiB is read whole and
+// signed; one byte more is refused with 400 and says why.
+func TestAuthBodyLimitIsExact(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{})
+	form := "application/x-www-form-urlencoded"
+	params := "socket_id=1.2&channel_name=private-x&pad="
+	exact := params + strings.Repeat("p", maxAuthBody-len(params))
+	require.Len(t, exact, maxAuthBody)
+
+	status, _, body := httpDo(t, http.MethodPost, s.AuthURL(), form, exact, nil)
+	assert.Equal(t, http.StatusOK, status, body)
+	assert.True(t, gjson.Get(body, "auth").Exists(), body)
+
+	status, _, body = httpDo(t, http.MethodPost, s.AuthURL(), form, exact+"p", nil)
+	assert.Equal(t, http.StatusBadRequest, status, body)
+	assert.Equal(t, "the request body is larger than 64 KiB", gjson.Get(body, "message").String())
+}
+
+// TestPusherCacheExpiresAtThirtyMinutes: like Pusher, a cached event is
+// served up to just under 30 minutes after it was published, and not at 30.
+func TestPusherCacheExpiresAtThirtyMinutes(t *testing.T) {
+	t.Parallel()
+	const channel = "cache-news"
+	for _, age := range []time.Duration{pusherCacheTTL - time.Second, pusherCacheTTL} {
+		t.Run(age.String(), func(t *testing.T) {
+			t.Parallel()
+			var clock atomic.Int64
+			clock.Store(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Unix())
+			s := start(t, Config{Like: LikePusher, Now: func() time.Time { return time.Unix(clock.Load(), 0) }})
+			s.Publish(channel, "cached-one", "{}", "")
+			clock.Add(int64(age / time.Second))
+			c, _ := joinAs(t, s, channel, "")
+			if age < pusherCacheTTL {
+				c.expect("cached-one")
+			} else {
+				assert.Equal(t, cacheMiss(channel), string(c.readRaw()), "expired at 30 minutes")
+			}
+		})
+	}
+}
+
+// TestAuthEndpointLogSaysWhoPresenceIs: the --serve log names the member a
+// presence authorization was signed for, and says nothing of one for a
+// private channel.
+func TestAuthEndpointLogSaysWhoPresenceIs(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var lines []string
+	s := start(t, Config{Logf: func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+	}})
+	form := "application/x-www-form-urlencoded"
+	status, _, body := httpDo(t, http.MethodPost, s.AuthURL(), form, "socket_id=1.2&channel_name=presence-room", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	status, _, body = httpDo(t, http.MethodPost, s.AuthURL(), form, "socket_id=1.2&channel_name=private-room", nil)
+	require.Equal(t, http.StatusOK, status, body)
+
+	mu.Lock()
+	defer mu.Unlock()
+	var presence, private string
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "auth endpoint: signed presence-room"):
+			presence = l
+		case strings.HasPrefix(l, "auth endpoint: signed private-room"):
+			private = l
+		}
+	}
+	assert.Contains(t, presence, `for socket 1.2 as {"user_id":`)
+	assert.Equal(t, "auth endpoint: signed private-room for socket 1.2", private)
+}
