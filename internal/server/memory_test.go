@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -139,4 +142,66 @@ func TestThousandsOfConnectionsAreCheap(t *testing.T) {
 		require.NoError(t, c.Close())
 	}
 	require.NoError(t, s.WaitConnections(testCtx(t), 0))
+}
+
+// TestAPingFloodFromAClientThatNeverReadsIsDropped: every pong costs its
+// frame's bookkeeping as well as its bytes, so a client that sends
+// pusher:ping after pusher:ping and never reads the pongs fills its queue
+// and is dropped as too slow, long before the write deadline would end
+// it, and the server's memory for it stays within the queue's budget.
+func TestAPingFloodFromAClientThatNeverReadsIsDropped(t *testing.T) {
+	t.Parallel() // it measures no heap
+	const (
+		queueBytes = 16 << 10
+		maxPings   = 100_000 // far more than the socket buffers and the queue hold
+	)
+	var log logLines
+	s := start(t, Config{MaxQueueBytes: queueBytes, NoHistory: true, Logf: log.logf})
+	// A small receive buffer, so the kernel does not absorb the pongs.
+	dialer := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			err = c.(*net.TCPConn).SetReadBuffer(4096)
+		}
+		return c, err
+	}}
+	ws, resp, err := dialer.Dial(s.URL()+"/app/"+s.cfg.AppKey+"?protocol=7", nil)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	t.Cleanup(func() { _ = ws.Close() })
+	conn, err := s.WaitConn(testCtx(t), 1)
+	require.NoError(t, err)
+
+	ping := []byte(`{"event":"pusher:ping","data":{}}`)
+	sent := 0
+flood:
+	for ; sent < maxPings; sent++ {
+		select {
+		case <-conn.Done():
+			break flood
+		default:
+		}
+		// The server reads on while it queues pongs: a write that waits
+		// this long means it has stopped reading a connection it kept.
+		require.NoError(t, ws.SetWriteDeadline(time.Now().Add(2*writeWait)))
+		if ws.WriteMessage(websocket.TextMessage, ping) != nil {
+			break // the server has closed the connection
+		}
+	}
+	select {
+	case <-conn.Done():
+	case <-time.After(2 * writeWait): // the drop was under way when the flood stopped
+		t.Fatalf("the client that never reads is still connected after %d pings", sent)
+	}
+	t.Logf("dropped after %d pings", sent)
+	var drops []string
+	for _, line := range log.all() {
+		if strings.Contains(line, "dropping it as too slow") {
+			drops = append(drops, line)
+		}
+	}
+	require.Len(t, drops, 1, "dropped by the queue's budget, not by the write deadline: %q", log.all())
+	assert.Contains(t, drops[0], fmt.Sprintf("more than %d bytes queued", queueBytes))
+	assert.Less(t, sent, maxPings, "the flood was not stopped by the drop")
+	stillServes(t, s)
 }
