@@ -33,7 +33,7 @@ func cacheRun(t *testing.T, script func(c *hostiletest.Conn), channels []string,
 	go func() { done <- c.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		receive(t, done, "Run returning after cancel")
 	})
 	return sink, log
 }
@@ -204,7 +204,7 @@ func TestCacheWindowEdges(t *testing.T) {
 	send := func(ms int, msg string) record.Record {
 		t.Helper()
 		require.NoError(t, s.handle(frame{ts: t0.Add(time.Duration(ms) * time.Millisecond), data: []byte(msg)}))
-		return <-sink.ch
+		return receive(t, sink.ch, "the record of "+msg)
 	}
 	confirm := func(ch string) string {
 		return `{"event":"pusher_internal:subscription_succeeded","channel":"` + ch + `","data":"{}"}`

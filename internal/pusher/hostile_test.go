@@ -39,7 +39,7 @@ func runClient(t *testing.T, url string, opts Options) (*memSink, chan error) {
 	go func() { done <- c.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		receive(t, done, "Run returning after cancel")
 	})
 	return sink, done
 }
@@ -225,7 +225,7 @@ func TestReadAheadIsBoundedInBytes(t *testing.T) {
 	defer func() {
 		cancel()
 		close(stall)
-		<-done
+		receive(t, done, "Run returning after cancel")
 	}()
 	select {
 	case n := <-written:
@@ -333,15 +333,19 @@ func TestCloseWhileASubscribeIsPendingReportsTheClose(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- c.Run(ctx) }()
-		<-closed
+		receive(t, closed, "the server's close answered")
+		if t.Failed() {
+			cancel()
+			break // the next runs would wait as long
+		}
 		close(gate)
-		<-returned
+		receive(t, returned, "the authorizer returning")
 		close(sink.release)
 		d := sink.next(t, record.TypeDisconnected)
 		assert.Equal(t, 4100, d.Code, "run %d: %s", i, d.Message)
 		r := sink.next(t, record.TypeReconnecting)
 		assert.Equal(t, 4100, r.Code, "run %d: %s", i, r.Message)
 		cancel()
-		<-done
+		receive(t, done, "Run returning after cancel")
 	}
 }

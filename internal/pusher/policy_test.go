@@ -198,7 +198,7 @@ func TestTrustedTLSConnects(t *testing.T) {
 	go func() { done <- c.Run(ctx) }()
 	require.NoError(t, srv.WaitSubscribed(ctx, "chat", 1))
 	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
+	assert.ErrorIs(t, receive(t, done, "Run returning after cancel"), context.Canceled)
 }
 
 // TestReconnectFailuresAreRetried: once connected, a reconnect refused for
@@ -260,7 +260,7 @@ func TestReconnectFailuresAreRetried(t *testing.T) {
 			require.NoError(t, c2.WaitSubscribed(ctx, "chat"))
 			assert.Equal(t, []time.Duration{3 * time.Second, rec.Delay}, sleeps.all())
 			cancel()
-			assert.ErrorIs(t, <-done, context.Canceled)
+			assert.ErrorIs(t, receive(t, done, "Run returning after cancel"), context.Canceled)
 		})
 	}
 }
