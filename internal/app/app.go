@@ -35,8 +35,17 @@ import (
 	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
-// Version is set at build time with -ldflags "-X github.com/amusoft/tmsws/internal/app.Version=v1.2.3".
-var Version = "dev"
+// Version, Commit and Date are set at build time with -ldflags
+// "-X github.com/amusoft/tmsws/internal/app.Version=v1.2.3
+// -X github.com/amusoft/tmsws/internal/app.Commit=1a2b3c4
+// -X github.com/amusoft/tmsws/internal/app.Date=2026-12-01T10:00:00Z"
+// (goreleaser passes all three). Left unset, they come from the build
+// information Go stamps into the binary.
+var (
+	Version = "dev"
+	Commit  = ""
+	Date    = ""
+)
 
 // version is Version when set at build time, else the module version Go
 // stamped into the binary (go install module@v1.2.3, or a VCS pseudo-version
