@@ -26,13 +26,20 @@ type Factory struct {
 
 // Settings resolves the connection settings for a running command:
 // flags, then environment, then profile, then defaults.
+//
+// Inside a Laravel project it prints one [config] status line naming the
+// .env read, when the .env gave a setting or with -v.
 func (f *Factory) Settings(cmd *cobra.Command) (*config.Settings, error) {
+	f.Flags.WorkDir = f.IO.WorkDir
 	s, err := f.Flags.Resolve(cmd.Flags(), f.IO.Env)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", termsafe.String(w))
+	}
+	if d := s.DotEnv; d != nil && (len(d.Used) > 0 || s.Verbose) {
+		NewStatusLog(f.IO.ErrOut, f.IO.ColorEnabled(s.Color, f.IO.ErrTTY), s.Verbose).Info("config", d.Summary())
 	}
 	return s, nil
 }

@@ -87,6 +87,12 @@ type Flags struct {
 	MaxFrame                                                int64
 	SignLocally, NoSignLocally                              bool
 	EncryptionMasterKey                                     string
+	EnvFile                                                 string
+	NoEnvFile                                               bool
+
+	// WorkDir is where the Laravel project is looked for and a relative
+	// --env-file is read from; "" is the process's working directory.
+	WorkDir string
 
 	// AllowNewProfile lets Resolve accept a --profile that neither the config
 	// file nor the credentials file knows yet (tmsws login creates it). It is
@@ -112,6 +118,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.BoolVar(&f.SignLocally, "sign-locally", false, "sign private and presence channels with the app secret (needs --app-secret or "+EnvAppSecret+"), never calling the auth endpoint")
 	fs.BoolVar(&f.NoSignLocally, "no-sign-locally", false, "authorize channels through the auth endpoint even when an app secret is set (it still signs trigger and HTTP API calls)")
 	fs.StringVar(&f.EncryptionMasterKey, "encryption-master-key", "", "base64 32-byte key of private-encrypted- channels, as the app's PUSHER_ENCRYPTION_MASTER_KEY_BASE64 (env "+EnvEncryptionMasterKey+")")
+	fs.StringVar(&f.EnvFile, "env-file", "", "the Laravel `.env` to read settings from (default: the .env of the nearest directory upward with artisan and .env)")
+	fs.BoolVar(&f.NoEnvFile, "no-env-file", false, "do not read a Laravel project's .env (env "+EnvNoEnvFile+"=1)")
 	fs.StringArrayVarP(&f.Headers, "header", "H", nil, "extra header 'Name: value' on API requests and the WebSocket upgrade (repeatable)")
 	fs.BoolVar(&f.Insecure, "insecure", false, "skip TLS certificate verification")
 	fs.StringVar(&f.CACert, "cacert", "", "trust the CA certificates in this PEM `file` instead of the system roots")
@@ -161,6 +169,12 @@ type Settings struct {
 	// Warnings for the caller to print on stderr, such as a credentials
 	// file readable by others.
 	Warnings []string
+
+	// DotEnv is the Laravel .env the settings read; nil when none.
+	DotEnv *DotEnv
+
+	origins      map[string]value // where each setting came from (Origin)
+	headerOrigin string
 }
 
 // profileKeys are the keys a profile of the config file may set.
@@ -169,18 +183,23 @@ var profileKeys = []string{"host", "port", "scheme", "key", "ws-path", "cluster"
 
 type rank int
 
+// Sources of a setting, weakest first: the precedence of the CLI
+// contract.
 const (
-	fromDefault rank = iota
-	fromProfile
+	fromDefault        rank = iota
+	fromDefaultProfile      // the default profile, when no profile was named
+	fromDotEnv              // the Laravel project's .env
+	fromProfile             // a profile named with --profile or TMSWS_PROFILE
 	fromEnv
 	fromFlag
 )
 
 // value is one setting's raw text and where it came from.
 type value struct {
-	s    string
-	from rank
-	desc string // "--port 70000", "TMSWS_PORT=abc", "/x/config:3: port = abc"
+	s      string
+	from   rank
+	desc   string // "--port 70000", "TMSWS_PORT=abc", "/x/config:3: port"
+	origin string // for tmsws config list: "flag --port", "env TMSWS_PORT", "profile staging", ".env /app/.env:12 (REVERB_PORT)", "default"
 }
 
 func (v value) fail(problem string, args ...any) *UsageError {
@@ -188,10 +207,15 @@ func (v value) fail(problem string, args ...any) *UsageError {
 }
 
 type resolver struct {
-	fs      *pflag.FlagSet
-	env     func(string) string
-	profile *iniSection
-	path    string
+	fs          *pflag.FlagSet
+	env         func(string) string
+	profile     *iniSection
+	profileRank rank // fromProfile when named, else fromDefaultProfile
+	path        string
+	dot         map[string]dotValue // the Laravel .env's settings; nil when none
+	dotPath     string
+	dotUsed     map[string]bool  // the settings the .env gave
+	origins     map[string]value // the last value get returned for each setting
 }
 
 func (r *resolver) changed(flag string) bool {
@@ -200,19 +224,54 @@ func (r *resolver) changed(flag string) bool {
 
 // get resolves a single-valued setting; flagVal is the flag's text.
 func (r *resolver) get(flag, flagVal, envName, def string) value {
+	v := r.lookup(flag, flagVal, envName, def)
+	if r.origins == nil {
+		r.origins = map[string]value{}
+	}
+	r.origins[flag] = v
+	if v.from == fromDotEnv {
+		if r.dotUsed == nil {
+			r.dotUsed = map[string]bool{}
+		}
+		r.dotUsed[flag] = true
+	}
+	return v
+}
+
+func (r *resolver) lookup(flag, flagVal, envName, def string) value {
 	if r.changed(flag) {
-		return value{s: flagVal, from: fromFlag, desc: "--" + flag + " " + quoteIfNeeded(flagVal)}
+		return value{s: flagVal, from: fromFlag, desc: "--" + flag + " " + quoteIfNeeded(flagVal), origin: "flag --" + flag}
 	}
 	if envName != "" {
 		if s := r.env(envName); s != "" {
-			return value{s: s, from: fromEnv, desc: envName + "=" + quoteIfNeeded(s)}
+			return value{s: s, from: fromEnv, desc: envName + "=" + quoteIfNeeded(s), origin: "env " + envName}
 		}
 	}
-	if e, ok := r.profile.last(flag); ok {
-		// The value itself is never quoted: see keyName.
-		return value{s: e.value, from: fromProfile, desc: fmt.Sprintf("%s:%d: %s", r.path, e.line, flag)}
+	// The value itself is never quoted (see keyName): .env and profile
+	// values may be secrets.
+	prof := func() (value, bool) {
+		e, ok := r.profile.last(flag)
+		if !ok {
+			return value{}, false
+		}
+		return value{s: e.value, from: r.profileRank, desc: fmt.Sprintf("%s:%d: %s", r.path, e.line, flag),
+			origin: fmt.Sprintf("profile %s (%s:%d)", r.profile.name, r.path, e.line)}, true
 	}
-	return value{s: def, from: fromDefault, desc: "the default " + flag + " " + def}
+	if r.profileRank == fromProfile {
+		if v, ok := prof(); ok {
+			return v
+		}
+	}
+	if d, ok := r.dot[flag]; ok {
+		where := fmt.Sprintf("%s:%d", r.dotPath, d.line)
+		return value{s: d.s, from: fromDotEnv, desc: where + ": " + d.name, origin: ".env " + where + " (" + d.name + ")"}
+	}
+	if r.profileRank != fromProfile {
+		if v, ok := prof(); ok {
+			return v
+		}
+	}
+	return value{s: def, from: fromDefault, desc: "the default " + flag + " " + def, origin: "default"}
 }
 
 func quoteIfNeeded(s string) string {
@@ -229,7 +288,7 @@ func (f *Flags) Resolve(fs *pflag.FlagSet, env func(string) string) (*Settings, 
 	if env == nil {
 		env = func(string) string { return "" }
 	}
-	r := &resolver{fs: fs, env: env}
+	r := &resolver{fs: fs, env: env, origins: map[string]value{}}
 	s := &Settings{Header: http.Header{}}
 
 	// Profile first: it decides which section the rest reads.
@@ -240,6 +299,10 @@ func (f *Flags) Resolve(fs *pflag.FlagSet, env func(string) string) (*Settings, 
 	}
 	dir, dirErr := Dir(env)
 	s.ConfigDir = dir
+	r.profileRank = fromDefaultProfile
+	if prof.from >= fromEnv {
+		r.profileRank = fromProfile
+	}
 	if dirErr == nil {
 		cfg, err := readINI(filepath.Join(dir, ConfigFileName))
 		if err != nil {
@@ -263,6 +326,14 @@ func (f *Flags) Resolve(fs *pflag.FlagSet, env func(string) string) (*Settings, 
 		return nil, prof.fail("%v", dirErr)
 	}
 
+	dot, vals, err := loadDotEnv(r, f, env)
+	if err != nil {
+		return nil, err
+	}
+	if dot != nil {
+		r.dot, r.dotPath = vals, dot.Path
+	}
+
 	if err := resolveServer(r, f, s); err != nil {
 		return nil, err
 	}
@@ -283,6 +354,25 @@ func (f *Flags) Resolve(fs *pflag.FlagSet, env func(string) string) (*Settings, 
 		return nil, err
 	}
 	s.Verbose = f.Verbose
+	s.origins = r.origins
+	if dot != nil {
+		for _, k := range profileKeys {
+			if r.dotUsed[k] {
+				dot.Used = append(dot.Used, k)
+			}
+		}
+		// The browser's view is worth a word only where it was used.
+		var vite []string
+		for _, v := range dot.Vite {
+			for _, k := range []string{"host", "port", "scheme"} {
+				if r.dotUsed[k] && strings.HasSuffix(strings.Fields(v)[0], "_"+strings.ToUpper(k)) {
+					vite = append(vite, v)
+				}
+			}
+		}
+		dot.Vite = vite
+		s.DotEnv = dot
+	}
 	return s, nil
 }
 
@@ -344,13 +434,13 @@ func resolveServer(r *resolver, f *Flags, s *Settings) error {
 	// at least as strong as the cluster's own.
 	if s.Cluster != "" {
 		if cluster.from > host.from {
-			host = value{s: "ws-" + s.Cluster + ".pusher.com", from: cluster.from, desc: cluster.desc}
+			host = value{s: "ws-" + s.Cluster + ".pusher.com", from: cluster.from, desc: cluster.desc, origin: "cluster from " + cluster.origin}
 		}
 		if cluster.from > port.from {
-			port = value{s: "443", from: cluster.from, desc: cluster.desc}
+			port = value{s: "443", from: cluster.from, desc: cluster.desc, origin: "cluster from " + cluster.origin}
 		}
 		if cluster.from > scheme.from {
-			scheme = value{s: "https", from: cluster.from, desc: cluster.desc}
+			scheme = value{s: "https", from: cluster.from, desc: cluster.desc, origin: "cluster from " + cluster.origin}
 		}
 	}
 
@@ -367,7 +457,7 @@ func resolveServer(r *resolver, f *Flags, s *Settings) error {
 			return err
 		}
 	} else if hp.impliedPort != "" && port.from < host.from {
-		port = value{s: hp.impliedPort, from: host.from, desc: host.desc}
+		port = value{s: hp.impliedPort, from: host.from, desc: host.desc, origin: host.origin}
 	}
 	if hp.scheme != "" {
 		if scheme, err = pick(host, hp.scheme, scheme, "scheme", hp.host); err != nil {
@@ -375,6 +465,7 @@ func resolveServer(r *resolver, f *Flags, s *Settings) error {
 		}
 	}
 
+	r.origins["host"], r.origins["port"], r.origins["scheme"] = host, port, scheme
 	p, err := strconv.Atoi(strings.TrimSpace(port.s))
 	if err != nil || p < 1 || p > 65535 {
 		return port.fail("not a port number: use 1 to 65535")
@@ -520,7 +611,7 @@ func checkHostPort(v value, host, port string) error {
 // wins; the same source saying two different things is a usage error that
 // shows both ways of saying one.
 func pick(host value, inner string, other value, what, name string) (value, error) {
-	mine := value{s: inner, from: host.from, desc: host.desc}
+	mine := value{s: inner, from: host.from, desc: host.desc, origin: host.origin}
 	switch {
 	case other.from > host.from:
 		return other, nil
@@ -623,7 +714,12 @@ func resolveHTTP(r *resolver, f *Flags, s *Settings) error {
 			return err
 		}
 	}
+	s.headerOrigin = "default"
+	if hs := r.profile.all("header"); len(hs) > 0 {
+		s.headerOrigin = fmt.Sprintf("profile %s (%s:%d)", r.profile.name, r.path, hs[0].line)
+	}
 	if r.changed("header") {
+		s.headerOrigin = "flag -H"
 		fromFlags := http.Header{}
 		for _, hv := range f.Headers {
 			if err := addHeader(fromFlags, value{s: hv, from: fromFlag, desc: headerDesc(hv)}); err != nil {

@@ -22,6 +22,7 @@ type setup struct {
 	env         map[string]string
 	args        []string
 	allowNew    bool
+	workDir     string // where the Laravel project is looked for; "" is a fresh empty folder
 }
 
 func (su setup) resolve(t *testing.T) (*Settings, string, error) {
@@ -46,6 +47,10 @@ func (su setup) resolve(t *testing.T) (*Settings, string, error) {
 	fs.String(FlagAppID, "", "a command's own --app-id, as tmsws trigger has")
 	require.NoError(t, fs.Parse(su.args))
 	f.AllowNewProfile = su.allowNew
+	f.WorkDir = su.workDir
+	if f.WorkDir == "" {
+		f.WorkDir = t.TempDir()
+	}
 	s, err := f.Resolve(fs, func(k string) string { return env[k] })
 	return s, dir, err
 }
@@ -63,8 +68,8 @@ func TestAddFlagsRegistersTheContract(t *testing.T) {
 		}
 	})
 	sort.Strings(names)
-	assert.Equal(t, []string{"api-url", "app-secret", "auth-url", "cacert", "cluster", "color", "encryption-master-key", "header", "host",
-		"http-timeout", "insecure", "key", "max-frame", "no-sign-locally", "port", "profile", "scheme", "sign-locally", "token", "verbose", "ws-path"}, names)
+	assert.Equal(t, []string{"api-url", "app-secret", "auth-url", "cacert", "cluster", "color", "encryption-master-key", "env-file", "header", "host",
+		"http-timeout", "insecure", "key", "max-frame", "no-env-file", "no-sign-locally", "port", "profile", "scheme", "sign-locally", "token", "verbose", "ws-path"}, names)
 	assert.Equal(t, map[string]string{"H": "header", "v": "verbose"}, shorts)
 	// -H keeps commas: it is a string array, not a comma-split slice.
 	require.NoError(t, fs.Parse([]string{"-H", "Accept-Language: en, uz", "-H", "X-A: 1"}))

@@ -11,12 +11,13 @@ import "strings"
 //   - --sign-locally and --no-sign-locally together are a usage error;
 //   - --sign-locally signs, and needs an app secret;
 //   - --no-sign-locally authorizes through the endpoint;
-//   - otherwise channels are signed only when an app secret is set and
-//     neither --auth-url nor --token was given as a flag: a flag that
-//     names the endpoint or its token asks for the endpoint, and a flag
-//     beats any environment variable.
+//   - otherwise channels are signed only when an app secret is set, not
+//     by the Laravel .env, and neither --auth-url nor --token was given as
+//     a flag: a flag that names the endpoint or its token asks for the
+//     endpoint, and a flag beats any environment variable.
 func resolveSigning(r *resolver, f *Flags, s *Settings) error {
-	s.AppSecret = strings.TrimSpace(r.get("app-secret", f.AppSecret, EnvAppSecret, "").s)
+	secret := r.get("app-secret", f.AppSecret, EnvAppSecret, "")
+	s.AppSecret = strings.TrimSpace(secret.s)
 	sign, noSign := r.changed("sign-locally") && f.SignLocally, r.changed("no-sign-locally") && f.NoSignLocally
 	switch {
 	case sign && noSign:
@@ -29,7 +30,10 @@ func resolveSigning(r *resolver, f *Flags, s *Settings) error {
 	case noSign:
 		s.SignLocally = false
 	default:
-		s.SignLocally = s.AppSecret != "" && !r.changed("auth-url") && !r.changed("token")
+		// A secret found in the Laravel .env signs trigger and HTTP API
+		// calls, but the app's own /broadcasting/auth stays the one that
+		// authorizes channels: a check from inside the project tests it.
+		s.SignLocally = s.AppSecret != "" && secret.from != fromDotEnv && !r.changed("auth-url") && !r.changed("token")
 	}
 	return nil
 }

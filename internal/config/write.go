@@ -158,3 +158,96 @@ func HasProfile(dir, profile string) (bool, error) {
 	}
 	return f.section(profile) != nil, nil
 }
+
+// UnsetProfileValue removes every line of key from profile in dir/config,
+// keeping all other lines, comments and blank lines; removed is false when
+// the profile did not set the key (the file is then left untouched).
+func UnsetProfileValue(dir, profile, key string) (removed bool, err error) {
+	if !validProfileName(profile) {
+		return false, usagef("profile %q is not a valid name: use letters, digits, '.', '_' and '-'", profile)
+	}
+	if !isProfileKey(key) {
+		return false, usagef("unknown key %s: profiles take %s", keyName(key), strings.Join(profileKeys, ", "))
+	}
+	path := ConfigPath(dir)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	f, err := parseINI(path, data)
+	if err != nil {
+		return false, err // never rewrite a file we cannot read
+	}
+	if sec := f.section(profile); sec == nil || len(sec.all(key)) == 0 {
+		return false, nil
+	}
+	// The same line walk as editProfile, dropping the key's lines.
+	eol := "\n"
+	if bytes.Contains(data, []byte("\r\n")) {
+		eol = "\r\n"
+	}
+	text := strings.TrimSuffix(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	var b strings.Builder
+	cur := ""
+	for i, l := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(l)
+		if i == 0 {
+			t = strings.TrimPrefix(t, "\ufeff")
+		}
+		switch {
+		case t == "" || t[0] == '#' || t[0] == ';':
+		case t[0] == '[':
+			cur = strings.TrimSpace(t[1 : len(t)-1])
+		default:
+			k, _, _ := strings.Cut(t, "=")
+			if cur == profile && strings.ToLower(strings.TrimSpace(k)) == key {
+				if i == 0 && strings.HasPrefix(l, "\ufeff") {
+					b.WriteString("\ufeff") // the BOM stays with the file
+				}
+				continue
+			}
+		}
+		b.WriteString(l)
+		b.WriteString(eol)
+	}
+	out := []byte(b.String())
+	if _, err := parseINI(path, out); err != nil {
+		return false, fmt.Errorf("update %s: the edit would break the file: %w", path, err)
+	}
+	return true, writeAtomic(path, out, 0o600)
+}
+
+// CheckValue reports whether value is valid for the profile key key, with
+// the message a profile holding it would give; tmsws config set checks a
+// value before it writes it.
+func CheckValue(key, val string) error {
+	if !isProfileKey(key) {
+		return usagef("unknown key %s: profiles take %s", keyName(key), strings.Join(profileKeys, ", "))
+	}
+	if strings.ContainsAny(val, "\r\n") {
+		return usagef("the value of %s holds a line break: a config line cannot", key)
+	}
+	r := &resolver{env: func(string) string { return "" }, origins: map[string]value{}, profileRank: fromProfile,
+		path: "the value", profile: &iniSection{name: "new", entries: []iniEntry{{key: key, value: val, line: 1}}}}
+	f := &Flags{}
+	s := &Settings{Header: map[string][]string{}}
+	for _, step := range []func(*resolver, *Flags, *Settings) error{resolveServer, resolveHTTP, resolveSigning, resolveEncryption} {
+		if err := step(r, f, s); err != nil {
+			return checkValueError(err)
+		}
+	}
+	return checkValueError(resolveAppID(r, s))
+}
+
+// checkValueError drops the "the value:1: " a profile line's error starts
+// with: the user typed the value on the command line.
+func checkValueError(err error) error {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		ue.Msg = strings.TrimPrefix(ue.Msg, "the value:1: ")
+	}
+	return err
+}

@@ -28,6 +28,11 @@ type IO struct {
 	// Env looks up environment variables (os.Getenv in production).
 	Env func(string) string
 
+	// WorkDir is the directory the Laravel project is looked for from
+	// (upward) and a relative --env-file is read from; "" is the process's
+	// working directory. Tests set it, as they set Env.
+	WorkDir string
+
 	// Terminal asks the prompts (Prompt, ReadPassword) on stdin; nil when
 	// stdin is not a terminal. Tests set one with FakeTerminal.
 	Terminal Prompter
