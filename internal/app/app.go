@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,16 +21,19 @@ import (
 	"github.com/amusoft/tmsws/internal/auth"
 	"github.com/amusoft/tmsws/internal/cmd/demo"
 	"github.com/amusoft/tmsws/internal/cmd/doctor"
+	"github.com/amusoft/tmsws/internal/cmd/helptopics"
 	"github.com/amusoft/tmsws/internal/cmd/listen"
 	"github.com/amusoft/tmsws/internal/cmd/login"
 	"github.com/amusoft/tmsws/internal/cmd/replay"
 	"github.com/amusoft/tmsws/internal/cmd/subscribe"
 	"github.com/amusoft/tmsws/internal/cmd/trigger"
+	"github.com/amusoft/tmsws/internal/cmd/version"
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/pusher"
+	"github.com/amusoft/tmsws/internal/server"
 	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
@@ -47,18 +49,10 @@ var (
 	Date    = ""
 )
 
-// version is Version when set at build time, else the module version Go
-// stamped into the binary (go install module@v1.2.3, or a VCS pseudo-version
-// when built from a clone).
-func version() string {
-	if Version != "dev" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return Version
-}
+// versionInfo is this build's version, commit and date: Version, Commit and
+// Date when set at build time, else what Go stamped into the binary (the
+// module version of go install module@v1.2.3, vcs.revision, vcs.time).
+func versionInfo() version.Info { return version.Current(Version, Commit, Date) }
 
 // Exit codes of the CLI contract.
 const (
@@ -72,6 +66,20 @@ const (
 	ExitPipe        = 141 // stdout closed (| head): 128 + SIGPIPE
 	ExitTerminated  = 143
 )
+
+// exitCodeHelp is tmsws help exit-codes: every exit code, its meaning, and
+// what causes it (classify and Main decide).
+var exitCodeHelp = []helptopics.ExitCode{
+	{Code: ExitOK, Meaning: "success", Causes: "listen stopped by --count or --duration; subscribe confirmed every channel and saw the --expect events; doctor passed every step."},
+	{Code: ExitError, Meaning: "an unexpected error", Causes: "a file that cannot be opened or written; replay skipped malformed lines; the API answered with a server error or a body that is not the JSON expected."},
+	{Code: ExitUsage, Meaning: "bad usage", Causes: "an unknown command or flag; a missing -c channel; a malformed --where; a bad value in a flag, a TMSWS_* variable, the config file or the Laravel .env (TMSWS_PORT=abc); an unknown --profile."},
+	{Code: ExitAuth, Meaning: "authentication or authorization refused", Causes: "the login was rejected; no stored token (run tmsws login); the auth endpoint answered 401, 403 or 419; the server rejected the subscription (pusher:subscription_error)."},
+	{Code: ExitConnection, Meaning: "connection failed", Causes: "nothing listening, an unknown host, a TLS failure (https spoken to a plain server: check --scheme); the handshake refused (pusher:error 4000-4099, an unknown app key); the reconnect attempts (--reconnect-attempts) used up; the API unreachable or too slow (--http-timeout)."},
+	{Code: ExitTimeout, Meaning: "timed out", Causes: "subscribe --timeout passed before the subscription was confirmed or the --expect events came; a client event's channel not confirmed within trigger --client's --timeout."},
+	{Code: ExitInterrupted, Meaning: "interrupted (Ctrl-C, SIGINT)", Causes: "output written so far, -o included, is complete: no partial line; a second Ctrl-C exits at once."},
+	{Code: ExitPipe, Meaning: "stdout closed", Causes: "the reader of a pipe went away (tmsws listen | head -1); the -o file is still complete."},
+	{Code: ExitTerminated, Meaning: "terminated (SIGTERM)", Causes: "kill, a CI job's timeout, docker stop; output written so far is complete, as for 130."},
+}
 
 // Main runs tmsws with the process's arguments and streams and returns the
 // exit code.
@@ -134,7 +142,7 @@ func signalCode(s os.Signal) int {
 // Run executes one command line and returns its exit code; errors are
 // printed on io.ErrOut with their hint.
 func Run(ctx context.Context, io *iostreams.IO, args []string) int {
-	f := &cmdutil.Factory{IO: io, Version: version()}
+	f := &cmdutil.Factory{IO: io, Version: versionInfo().Version}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(io.In)
@@ -156,8 +164,13 @@ func Run(ctx context.Context, io *iostreams.IO, args []string) int {
 	return code
 }
 
-// NewRootCmd builds the command tree.
+// NewRootCmd builds the command tree. f.Version, when set, is the version
+// tmsws version and --version print (tests set one).
 func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	info := versionInfo()
+	if f.Version != "" {
+		info.Version = f.Version
+	}
 	root := &cobra.Command{
 		Use:   "tmsws",
 		Short: "Listen to a Pusher-protocol WebSocket server (Laravel Reverb, Pusher, Soketi) like a real app",
@@ -167,11 +180,11 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 		Example: `  tmsws login --user alice@example.com
   tmsws listen -c private-chat.42
   tmsws listen -c private-chat.42 -e MessageSent --json | jq .data.message.content`,
-		Version:       f.Version,
+		Version:       info.String(), // --version prints the line of tmsws version
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetVersionTemplate("tmsws {{.Version}}\n")
+	root.SetVersionTemplate("{{.Version}}\n")
 	f.Flags = config.AddFlags(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.UsageError{Msg: err.Error(), Hint: "see '" + c.CommandPath() + " --help'"}
@@ -184,20 +197,24 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(subscribe.NewCmdSubscribe(f, nil))
 	root.AddCommand(trigger.NewCmdTrigger(f, nil))
 	root.AddCommand(doctor.NewCmdDoctor(f, nil))
-	root.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Long:  "Print the version of tmsws, as tmsws --version does.",
-		Example: `  tmsws version
-  tmsws --version`,
-		Args: cmdutil.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			fmt.Fprintf(f.IO.Out, "tmsws %s\n", f.Version)
-			return nil
-		},
-	})
+	root.AddCommand(version.NewCmdVersion(f, info))
 	addCompletion(root, f)
+	addHelpTopics(root)
 	return root
+}
+
+// addHelpTopics adds tmsws help exit-codes, environment, config and
+// formats, which cobra lists under "Additional help topics". A topic named
+// like a command (config: tmsws config) instead ends that command's help,
+// so tmsws help config shows both. Commands must be added before it.
+func addHelpTopics(root *cobra.Command) {
+	for _, t := range helptopics.New(exitCodeHelp) {
+		if c, _, err := root.Find([]string{t.Name()}); err == nil && c != root {
+			c.Long = strings.TrimRight(c.Long, "\n") + "\n\n" + t.Long
+			continue
+		}
+		root.AddCommand(t)
+	}
 }
 
 // completionExamples are the examples of `tmsws completion` and of its
@@ -228,6 +245,7 @@ func addCompletion(root *cobra.Command, f *cmdutil.Factory) {
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.InitDefaultCompletionCmd()
+	registerCompletions(root, f)
 	for _, c := range root.Commands() {
 		if c.Name() != "completion" {
 			continue
@@ -240,6 +258,46 @@ func addCompletion(root *cobra.Command, f *cmdutil.Factory) {
 			sh.Args = cmdutil.NoArgs
 		}
 	}
+}
+
+// registerCompletions gives flag values to shell completion: --color,
+// --scheme, --profile (the config file's profiles) and --like offer their
+// values; -c/--channel, on every command that has it, offers nothing (no
+// file names either). File flags (-o/--output, --cacert, --env-file) keep
+// the shell's file completion. A flag whose completion a command
+// registered itself keeps it.
+func registerCompletions(root *cobra.Command, f *cmdutil.Factory) {
+	reg := func(c *cobra.Command, flag string, fn cobra.CompletionFunc) {
+		if c.Flags().Lookup(flag) == nil {
+			return
+		}
+		if _, ok := c.GetFlagCompletionFunc(flag); ok {
+			return
+		}
+		_ = c.RegisterFlagCompletionFunc(flag, fn) // cannot fail: the flag exists and has none
+	}
+	reg(root, "color", cmdutil.CompleteValues(
+		cobra.CompletionWithDesc("auto", "colour on a terminal, unless NO_COLOR"),
+		cobra.CompletionWithDesc("always", "colour even in a pipe"),
+		cobra.CompletionWithDesc("never", "no colour")))
+	reg(root, "scheme", cmdutil.CompleteValues(
+		cobra.CompletionWithDesc("https", "connect with wss"),
+		cobra.CompletionWithDesc("http", "connect with ws"),
+		cobra.CompletionWithDesc("wss", "alias of https"),
+		cobra.CompletionWithDesc("ws", "alias of http")))
+	reg(root, "profile", cmdutil.CompleteProfiles(f.IO.Env))
+	likes := cmdutil.CompleteValues(
+		cobra.CompletionWithDesc(server.LikeReverb.String(), "behave like Laravel Reverb"),
+		cobra.CompletionWithDesc(server.LikePusher.String(), "behave like Pusher Channels"))
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		reg(c, "channel", cmdutil.CompleteNothing)
+		reg(c, "like", likes)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 // unknownCommand turns cobra's own "unknown command" error (tmsws lisen)

@@ -19,7 +19,8 @@ import (
 
 // TestEveryCommandHasExamples walks the whole command tree, cobra's
 // completion command included: every command a user can see shows how it
-// is used. Hidden commands and cobra's help are the exceptions.
+// is used. Hidden commands, cobra's help and the help topics (tmsws help
+// exit-codes: text, not a command) are the exceptions.
 func TestEveryCommandHasExamples(t *testing.T) {
 	t.Parallel()
 	io, _, _, _ := iostreams.Test()
@@ -28,7 +29,7 @@ func TestEveryCommandHasExamples(t *testing.T) {
 	var walked []string
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		if c.Hidden || (c.Name() == "help" && c.Parent() == root) {
+		if c.Hidden || (c.Name() == "help" && c.Parent() == root) || c.IsAdditionalHelpTopicCommand() {
 			return
 		}
 		walked = append(walked, c.CommandPath())
@@ -105,15 +106,6 @@ func TestCompletionScripts(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stdout, "Available Commands:")
 	assert.Contains(t, res.stdout, "source <(tmsws completion bash)")
-}
-
-func TestVersion(t *testing.T) {
-	t.Parallel()
-	for _, args := range [][]string{{"version"}, {"--version"}} {
-		res := newCLI(t).run(args...)
-		require.Equal(t, 0, res.code, res.stderr)
-		assert.Regexp(t, `^tmsws \S+\n$`, res.stdout)
-	}
 }
 
 // The jq programs that doctor's help and the README give for the failed
