@@ -44,6 +44,10 @@ type cli struct {
 	env    map[string]string
 	outTTY bool
 	stdin  string
+	// workDir is the directory tmsws runs in (the Laravel project is looked
+	// for from it); "" is a fresh empty folder, so no test finds a .env by
+	// chance.
+	workDir string
 }
 
 // newCLI starts from an environment that points nowhere: a test that
@@ -82,11 +86,15 @@ func (c *cli) start(args ...string) *running {
 	c.t.Cleanup(cancel)
 	r := &running{done: make(chan int, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel}
 	io := &iostreams.IO{
-		In:     strings.NewReader(c.stdin),
-		Out:    r.stdout,
-		ErrOut: r.stderr,
-		OutTTY: c.outTTY,
-		Env:    func(k string) string { return c.env[k] },
+		In:      strings.NewReader(c.stdin),
+		Out:     r.stdout,
+		ErrOut:  r.stderr,
+		OutTTY:  c.outTTY,
+		Env:     func(k string) string { return c.env[k] },
+		WorkDir: c.workDir,
+	}
+	if io.WorkDir == "" {
+		io.WorkDir = c.t.TempDir()
 	}
 	go func() { r.done <- Run(ctx, io, args) }()
 	return r

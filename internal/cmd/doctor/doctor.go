@@ -155,7 +155,9 @@ type Report struct {
 	// Failed names the first step that failed.
 	Failed string  `json:"failed,omitempty"`
 	Server *Server `json:"server,omitempty"`
-	Steps  []Step  `json:"steps"`
+	// Laravel is what the Laravel project's .env says; absent outside one.
+	Laravel *Laravel `json:"laravel,omitempty"`
+	Steps   []Step   `json:"steps"`
 }
 
 // Run diagnoses, prints the report (text, or JSON with --json) on stdout,
@@ -201,7 +203,7 @@ func notApplicable(detail string) outcome { return outcome{detail: detail, na: t
 func Diagnose(ctx context.Context, opts *Options) (*Report, error) {
 	d := newDoctor(opts)
 	defer d.close()
-	rep := &Report{URL: stripQuery(d.wsURL), Channel: opts.Channel}
+	rep := &Report{URL: stripQuery(d.wsURL), Channel: opts.Channel, Laravel: checkLaravel(ctx, opts.Settings)}
 
 	type step struct {
 		name string
@@ -241,6 +243,9 @@ func Diagnose(ctx context.Context, opts *Options) (*Report, error) {
 			return rep, ctx.Err()
 		}
 		s := Step{Name: st.name, OK: out.err == nil, Skipped: out.na, Detail: out.detail, Hint: out.hint}
+		if out.err != nil && (st.name == StepTCP || st.name == StepTLS || st.name == StepUpgrade || st.name == StepHandshake) {
+			s.Hint = connectionHint(opts.Settings, "WebSocket", s.Hint)
+		}
 		if !out.na {
 			s.MS = millis(took)
 		}
@@ -289,6 +294,19 @@ func printReport(w io.Writer, colored bool, rep *Report) error {
 	}
 	b.WriteString(bold.Sprint(safe(head)) + "\n")
 	const indent = "  "
+	if l := rep.Laravel; l != nil {
+		b.WriteString(indent + dim.Sprint(".env") + "  " + safe("using "+l.EnvFile) + "\n")
+		for _, f := range l.Findings {
+			label := dim.Sprint("note")
+			if f.Warning {
+				label = yellow.Sprint("warn")
+			}
+			b.WriteString(indent + label + "  " + safe(f.Message) + "\n")
+			if f.Hint != "" {
+				b.WriteString(indent + "      " + yellow.Sprint("hint: "+safe(f.Hint)) + "\n")
+			}
+		}
+	}
 	for _, s := range rep.Steps {
 		var label string
 		switch {
