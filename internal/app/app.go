@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	configcmd "github.com/amusoft/tmsws/internal/cmd/config"
 	"github.com/amusoft/tmsws/internal/cmd/demo"
 	"github.com/amusoft/tmsws/internal/cmd/doctor"
 	"github.com/amusoft/tmsws/internal/cmd/helptopics"
@@ -197,6 +198,7 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(subscribe.NewCmdSubscribe(f, nil))
 	root.AddCommand(trigger.NewCmdTrigger(f, nil))
 	root.AddCommand(doctor.NewCmdDoctor(f, nil))
+	root.AddCommand(configcmd.NewCmdConfig(f))
 	root.AddCommand(version.NewCmdVersion(f, info))
 	addCompletion(root, f)
 	addHelpTopics(root)
