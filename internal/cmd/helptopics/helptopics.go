@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/amusoft/tmsws/internal/bytesize"
 	"github.com/amusoft/tmsws/internal/config"
 )
 
@@ -33,14 +34,11 @@ func New(codes []ExitCode) []*cobra.Command {
 	}
 }
 
-// topic is a help topic: shown whole by tmsws help NAME (and tmsws NAME),
-// without the usage and global flags of a command.
+// topic is a help topic: a command with no Run and no subcommands, which
+// cobra's help shows as its Long alone (no usage, no flags), for tmsws help
+// NAME and tmsws NAME.
 func topic(name, short, long string) *cobra.Command {
-	c := &cobra.Command{Use: name, Short: short, Long: long}
-	c.SetHelpFunc(func(c *cobra.Command, _ []string) {
-		fmt.Fprint(c.OutOrStdout(), strings.TrimRight(c.Long, "\n")+"\n")
-	})
-	return c
+	return &cobra.Command{Use: name, Short: short, Long: long}
 }
 
 func exitCodes(codes []ExitCode) string {
@@ -163,10 +161,9 @@ the config file's path).
 The config file (` + config.ConfigFileName + `) holds named profiles: a [name] line, then
 "key = value" lines. A value is taken as it is, after trimming spaces (no
 quotes, no inline comments); lines starting with # or ; are comments.
---profile NAME (or TMSWS_PROFILE) selects a profile; without one,
-[default] applies. A setting comes from its flag, else its TMSWS_* variable,
-else the selected profile, else the Laravel project's .env, else [default],
-else the built-in default.
+--profile NAME (or TMSWS_PROFILE) selects a profile; a setting it does
+not give comes from the Laravel project's .env, then from [default] (the
+whole order is in tmsws help environment).
 
   # ~/.config/tmsws/config
   [default]
@@ -255,7 +252,7 @@ Recordings
   gzip-compressed files as they are, whatever their name. Each line must be
   one JSON object; a line without "type" is an event, fields replay does not
   know are ignored, blank lines are skipped and a CRLF line ending is
-  accepted. A line longer than --max-frame (default 16MiB) is skipped. A
+  accepted. A line longer than --max-frame (default ` + bytesize.FormatFlag(config.DefaultMaxFrame) + `) is skipped. A
   malformed line is reported on stderr as FILE:LINE: reason and skipped; the
   replay goes on and ends with exit 1.
 
