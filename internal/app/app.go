@@ -270,7 +270,9 @@ func addCompletion(root *cobra.Command, f *cmdutil.Factory) {
 // registered itself keeps it.
 func registerCompletions(root *cobra.Command, f *cmdutil.Factory) {
 	reg := func(c *cobra.Command, flag string, fn cobra.CompletionFunc) {
-		if c.Flags().Lookup(flag) == nil {
+		// The command's own flags, persistent ones included: a flag it
+		// inherits is registered where it is defined.
+		if c.Flags().Lookup(flag) == nil && c.PersistentFlags().Lookup(flag) == nil {
 			return
 		}
 		if _, ok := c.GetFlagCompletionFunc(flag); ok {
