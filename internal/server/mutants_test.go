@@ -88,3 +88,39 @@ func TestAuthEndpointLogSaysWhoPresenceIs(t *testing.T) {
 	assert.Contains(t, presence, `for socket 1.2 as {"user_id":`)
 	assert.Equal(t, "auth endpoint: signed private-room for socket 1.2", private)
 }
+
+// TestAPIBodyLimitIsExact: the HTTP API reads a body of room for a full
+// batch of the largest events (10 × (6 × MaxEventData + 64 KiB): JSON
+// escaping included) and refuses one byte more with 413; with no event
+// limit the body may be 32 MiB.
+func TestAPIBodyLimitIsExact(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		maxEventData int
+		limit        int
+	}{
+		{100, 10 * (6*100 + 64<<10)},
+		{DefaultMaxEventData, 10 * (6*DefaultMaxEventData + 64<<10)},
+		{-1, 32 << 20},
+	} {
+		s := start(t, Config{MaxEventData: tt.maxEventData})
+		path := "/apps/" + s.cfg.AppID + "/events"
+		status, body := post(t, s, path, nil, strings.Repeat(" ", tt.limit))
+		assert.Equal(t, http.StatusUnauthorized, status, "a body of exactly %d bytes is read, then the signature checked: %s", tt.limit, body.Raw)
+		status, body = post(t, s, path, nil, strings.Repeat(" ", tt.limit+1))
+		assert.Equal(t, http.StatusRequestEntityTooLarge, status, body.Raw)
+		assert.Contains(t, body.Raw, fmt.Sprintf("Request body larger than %d bytes", tt.limit))
+	}
+}
+
+// TestCloseReasonAtItsLimit: a close reason of exactly 123 bytes (125 of
+// a control frame, 2 for the code) is sent whole; one byte more is cut,
+// never in the middle of a UTF-8 sequence.
+func TestCloseReasonAtItsLimit(t *testing.T) {
+	t.Parallel()
+	exact := strings.Repeat("r", 123)
+	assert.Equal(t, exact, closeReason(exact))
+	assert.Equal(t, exact, closeReason(exact+"s"))
+	assert.Equal(t, strings.Repeat("r", 122), closeReason(strings.Repeat("r", 122)+"é"), "é would end past byte 123: it goes whole")
+	assert.Equal(t, "", closeReason(""))
+}
