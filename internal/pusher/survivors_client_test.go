@@ -209,7 +209,7 @@ func TestReconnectingLineSaysWhenAndHowMany(t *testing.T) {
 	}
 }
 
-// TestSleepCtx waits the given time or until the context ends; a wait of
+// TestSleepCtxWaitsOrEnds: sleepCtx waits the given time or until the context ends; a wait of
 // zero or less does not wait, and says whether the context has ended.
 func TestSleepCtxWaitsOrEnds(t *testing.T) {
 	t.Parallel()
@@ -226,9 +226,9 @@ func TestSleepCtxWaitsOrEnds(t *testing.T) {
 	assert.NoError(t, sleepCtx(context.Background(), -time.Second))
 
 	// A positive wait lasts until the context ends, not less.
+	t0 := time.Now()
 	short, cancelShort := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancelShort()
-	t0 := time.Now()
 	assert.ErrorIs(t, sleepCtx(short, time.Hour), context.DeadlineExceeded)
 	assert.GreaterOrEqual(t, time.Since(t0), 20*time.Millisecond)
 	// And until d, on a context that lasts.
