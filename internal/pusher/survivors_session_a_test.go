@@ -66,13 +66,13 @@ func TestUpgradeRefusalEndingInHTTPSSaysUseHTTPS(t *testing.T) {
 
 // TestPingComesOneActivityTimeoutAfterTheLastFrame: the idle timer runs
 // from the connection on; an event read meanwhile moves the ping to one
-// activity timeout after that event, not later. The event comes a fifth
+// activity timeout after that event, not later. The event comes a tenth
 // of the activity timeout after the run loop has handled the subscription,
 // so while the timer runs and well before it fires (this delay is the
 // traffic under test, not a wait for something).
 func TestPingComesOneActivityTimeoutAfterTheLastFrame(t *testing.T) {
 	t.Parallel()
-	const activity = 500 * time.Millisecond
+	const activity = time.Second
 	pinged, sendEvent := make(chan struct{}, 1), make(chan struct{})
 	h := hostiletest.Start(t, func(c *hostiletest.Conn) {
 		_ = c.Established(`"activity_timeout":120`)
@@ -82,7 +82,7 @@ func TestPingComesOneActivityTimeoutAfterTheLastFrame(t *testing.T) {
 		case <-time.After(hangLimit):
 			return
 		}
-		<-time.After(activity / 5)
+		<-time.After(activity / 10)
 		_ = c.Send(hostiletest.Event("chat", "last", `{}`))
 		for {
 			_, msg, err := c.ReadMessage()
@@ -108,7 +108,9 @@ func TestPingComesOneActivityTimeoutAfterTheLastFrame(t *testing.T) {
 	require.NotEmpty(t, pings)
 	after := pings[0].Sub(ev.TS)
 	assert.GreaterOrEqual(t, after, activity, "pinged %v after the last frame, before the activity timeout", after)
-	assert.Less(t, after, 2*activity, "pinged %v after the last frame (activity timeout %v)", after, activity)
+	// The mutant (the timer re-armed for activity + since) pings 2.8
+	// activity timeouts after the event; 2.5 leaves a loaded machine 1.5 s.
+	assert.Less(t, after, 5*activity/2, "pinged %v after the last frame (activity timeout %v)", after, activity)
 }
 
 // readerSession is a session around a client connection to h, with
