@@ -124,3 +124,34 @@ func TestCloseReasonAtItsLimit(t *testing.T) {
 	assert.Equal(t, strings.Repeat("r", 122), closeReason(strings.Repeat("r", 122)+"é"), "é would end past byte 123: it goes whole")
 	assert.Equal(t, "", closeReason(""))
 }
+
+// TestBatchOfExactlyTenIsPublished: Pusher's batch limit is 10 events; a
+// batch of 10 is published whole (11 is refused: TestHTTPAPIRefusals).
+func TestBatchOfExactlyTenIsPublished(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{})
+	c, _ := connect(t, s)
+	c.subscribe("ten", "", "")
+	c.expect("pusher_internal:subscription_succeeded")
+	var evs []string
+	for i := range maxBatchEvents {
+		evs = append(evs, fmt.Sprintf(`{"channel":"ten","name":"e%d","data":"{}"}`, i))
+	}
+	status, body := signedPost(t, s, "/apps/"+s.cfg.AppID+"/batch_events", `{"batch":[`+strings.Join(evs, ",")+`]}`)
+	require.Equal(t, http.StatusOK, status, body.Raw)
+	for i := range maxBatchEvents {
+		assert.Equal(t, fmt.Sprintf("e%d", i), c.read().Get("event").String())
+	}
+}
+
+// TestSignedRequestWithoutABodyHasNoBodyMD5: body_md5 is part of the
+// signed query only when there is a body, as Pusher's libraries sign; an
+// empty body signed without it passes the signature check (and is then
+// refused for what it lacks).
+func TestSignedRequestWithoutABodyHasNoBodyMD5(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{})
+	status, body := signedPost(t, s, "/apps/"+s.cfg.AppID+"/events", "")
+	assert.Equal(t, http.StatusBadRequest, status, "signed right, so past the signature: %s", body.Raw)
+	assert.NotContains(t, body.Raw, "signature")
+}
