@@ -40,18 +40,35 @@ func Start(t testing.TB, script func(c *Conn)) *Server {
 	t.Helper()
 	s := &Server{}
 	up := websocket.Upgrader{}
-	var wg sync.WaitGroup
+	// httptest's Close does not wait for hijacked (WebSocket) connections,
+	// so the handlers are counted here. A handler counts itself in only
+	// while the server is open, under mu: Add never races the cleanup's
+	// Wait (a WaitGroup's Add from zero must happen before its Wait).
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		closed bool
+	)
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if closed {
+			mu.Unlock()
+			return
+		}
+		wg.Add(1)
+		mu.Unlock()
+		defer wg.Done()
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
-		wg.Add(1)
-		defer wg.Done()
 		defer ws.Close()
 		script(&Conn{Conn: ws, N: int(s.conns.Add(1))})
 	}))
 	t.Cleanup(func() {
+		mu.Lock()
+		closed = true
+		mu.Unlock()
 		s.srv.CloseClientConnections()
 		s.srv.Close()
 		wg.Wait()

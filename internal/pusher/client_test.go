@@ -38,9 +38,10 @@ func (m *memSink) Write(r *record.Record) error {
 	}
 	m.mu.Lock()
 	m.writes++
+	stopAt := m.stopAt // a test may set it while Run writes
 	m.mu.Unlock()
 	m.ch <- c
-	if m.stopAt != "" && r.Event == m.stopAt {
+	if stopAt != "" && r.Event == stopAt {
 		return ErrStop
 	}
 	return nil
@@ -758,7 +759,9 @@ func TestWrongPathIsNotRetried(t *testing.T) {
 func TestSinkStopClosesNormally(t *testing.T) {
 	t.Parallel()
 	h := start(t, server.Config{}, Options{Channels: []string{"chat"}})
+	h.sink.mu.Lock()
 	h.sink.stopAt = "last"
+	h.sink.mu.Unlock()
 	require.NoError(t, h.srv.WaitSubscribed(ctx10(t), "chat", 1))
 	h.srv.Publish("chat", "first", `{}`, "")
 	h.srv.Publish("chat", "last", `{}`, "")
