@@ -155,3 +155,31 @@ func TestSignedRequestWithoutABodyHasNoBodyMD5(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, status, "signed right, so past the signature: %s", body.Raw)
 	assert.NotContains(t, body.Raw, "signature")
 }
+
+// TestLoopGapDefault: no gap given (0) is the default second between
+// rounds of a looped recording; a gap given is kept.
+func TestLoopGapDefault(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ given, want time.Duration }{
+		{0, DefaultLoopGap},
+		{-time.Second, DefaultLoopGap},
+		{5 * time.Millisecond, 5 * time.Millisecond},
+		{time.Minute, time.Minute},
+	} {
+		c := Config{LoopGap: tt.given}
+		c.setDefaults()
+		assert.Equal(t, tt.want, c.LoopGap, "LoopGap %v", tt.given)
+	}
+}
+
+// TestHTTPTimeoutsBoundSlowClients: a client trickling a request's headers
+// or body cannot hold a goroutine for ever: 10 s for the headers, 30 s for
+// the whole request, 60 s for an idle keep-alive connection (a WebSocket,
+// once upgraded, is hijacked and has none of these).
+func TestHTTPTimeoutsBoundSlowClients(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{})
+	assert.Equal(t, 10*time.Second, s.httpSrv.ReadHeaderTimeout)
+	assert.Equal(t, 30*time.Second, s.httpSrv.ReadTimeout)
+	assert.Equal(t, 60*time.Second, s.httpSrv.IdleTimeout)
+}
