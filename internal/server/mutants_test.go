@@ -183,3 +183,16 @@ func TestHTTPTimeoutsBoundSlowClients(t *testing.T) {
 	assert.Equal(t, 30*time.Second, s.httpSrv.ReadTimeout)
 	assert.Equal(t, 60*time.Second, s.httpSrv.IdleTimeout)
 }
+
+// TestChannelNameAtItsLimit: Pusher's channel names are at most 164
+// characters; a name of exactly 164 is subscribed, one more is refused.
+func TestChannelNameAtItsLimit(t *testing.T) {
+	t.Parallel()
+	assert.True(t, isValidChannel(strings.Repeat("c", maxChannelLen)))
+	assert.False(t, isValidChannel(strings.Repeat("c", maxChannelLen+1)))
+
+	s := start(t, Config{})
+	c, _ := connect(t, s)
+	c.subscribe(strings.Repeat("c", maxChannelLen), "", "")
+	c.expect("pusher_internal:subscription_succeeded")
+}
