@@ -116,7 +116,12 @@ func laravelSettings(f *dotenv.File) (map[string]dotValue, []string) {
 	}
 	out := map[string]dotValue{}
 	var vite []string
-	for key, names := range laravelVars[set] {
+	vars := laravelVars[set]
+	for _, key := range profileKeys { // a fixed order, so the notes read the same every run
+		names, ok := vars[key]
+		if !ok {
+			continue
+		}
 		for _, name := range names {
 			v, ok := laravelValue(f, name)
 			if !ok {

@@ -103,7 +103,7 @@ REVERB_SERVER_PATH=ws
 	assert.Equal(t, "https", s.Scheme)
 	assert.Equal(t, "/ws", s.WSPath, "REVERB_SERVER_PATH=ws is the prefix /ws")
 	assert.Equal(t, []string{"VITE_REVERB_HOST (REVERB_HOST says otherwise)", "VITE_REVERB_PORT (REVERB_PORT says otherwise)",
-		"VITE_REVERB_SCHEME (REVERB_SCHEME says otherwise)"}, sortedCopy(s.DotEnv.Vite))
+		"VITE_REVERB_SCHEME (REVERB_SCHEME says otherwise)"}, s.DotEnv.Vite, "in the order of the settings, every run")
 	assert.Contains(t, s.DotEnv.Summary(), "the browser's view")
 
 	// A flag for the host leaves only the port and scheme to mention.
