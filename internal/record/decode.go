@@ -75,6 +75,11 @@ func (r *Record) setField(key string, v gjson.Result) error {
 		if perr != nil {
 			return fmt.Errorf("ts %s is not an RFC 3339 time such as \"2026-11-26T09:16:54.123Z\"", clip(v.Raw))
 		}
+		// Records are written in UTC: a time whose UTC year has no four
+		// digits (0000-01-01T00:00:00+01:00) could not be written back.
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("ts %s is outside the years 0000 to 9999 in UTC", clip(v.Raw))
+		}
 		r.TS = t
 	case "type":
 		return setString(&r.Type, key, v)

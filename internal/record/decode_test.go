@@ -152,3 +152,23 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// TestDecodeYearsThatCannotBeWrittenBack: a ts whose UTC year has no four
+// digits is refused, since the record is written back in UTC (the fuzzer
+// found 0000-01-01T00:00:00+01:00, written back as -0001-12-31T23:00:00Z);
+// the edge years themselves are fine.
+func TestDecodeYearsThatCannotBeWrittenBack(t *testing.T) {
+	t.Parallel()
+	for _, ts := range []string{"0000-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00"} {
+		_, err := Decode([]byte(`{"ts":"` + ts + `","type":"event"}`))
+		require.Error(t, err, ts)
+		assert.Contains(t, err.Error(), "outside the years 0000 to 9999 in UTC", ts)
+	}
+	for _, ts := range []string{"0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z", "0000-01-01T01:00:00+01:00"} {
+		r, err := Decode([]byte(`{"ts":"` + ts + `","type":"event"}`))
+		require.NoError(t, err, ts)
+		back, err := Decode(r.AppendJSON(nil))
+		require.NoError(t, err, "written back: %s", r.AppendJSON(nil))
+		assert.True(t, r.TS.Equal(back.TS), ts)
+	}
+}
