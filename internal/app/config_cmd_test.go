@@ -13,12 +13,7 @@ import (
 
 // configCLI is a tmsws with a config folder and no TMSWS_* settings.
 func configCLI(t *testing.T) (*cli, string) {
-	c := newCLI(t)
-	for k := range c.env {
-		if strings.HasPrefix(k, "TMSWS_") {
-			delete(c.env, k)
-		}
-	}
+	c := newCLI(t).withoutTMSWSEnv()
 	return c, filepath.Join(c.env["XDG_CONFIG_HOME"], "tmsws", "config")
 }
 

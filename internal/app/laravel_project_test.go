@@ -21,8 +21,6 @@ import (
 // subfolders with no TMSWS_* variable at all.
 func laravelProjectCLI(t *testing.T, sk *soketitest.Soketi, apiURL, extra string) (*cli, string) {
 	t.Helper()
-	project := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(project, "artisan"), []byte("#!/usr/bin/env php\n<?php\n"), 0o755))
 	env := fmt.Sprintf(`APP_NAME=Chat
 APP_URL=%s
 BROADCAST_CONNECTION=reverb
@@ -40,19 +38,7 @@ VITE_REVERB_HOST="${REVERB_HOST}"
 VITE_REVERB_PORT="${REVERB_PORT}"
 VITE_REVERB_SCHEME="${REVERB_SCHEME}"
 %s`, apiURL, soketitest.DefaultAppID, sk.Key, soketitest.DefaultSecret, sk.Host(), sk.Port(), extra)
-	envPath := filepath.Join(project, ".env")
-	require.NoError(t, os.WriteFile(envPath, []byte(env), 0o644))
-	sub := filepath.Join(project, "resources", "js")
-	require.NoError(t, os.MkdirAll(sub, 0o755))
-
-	c := newCLI(t)
-	for k := range c.env {
-		if strings.HasPrefix(k, "TMSWS_") {
-			delete(c.env, k)
-		}
-	}
-	c.workDir = sub
-	return c, envPath
+	return scratchProject(t, env)
 }
 
 func TestInALaravelProjectEveryCommandWorksWithNoFlags(t *testing.T) {
@@ -125,12 +111,7 @@ func scratchProject(t *testing.T, env string) (*cli, string) {
 	require.NoError(t, os.WriteFile(envPath, []byte(env), 0o644))
 	sub := filepath.Join(project, "routes")
 	require.NoError(t, os.MkdirAll(sub, 0o755))
-	c := newCLI(t)
-	for k := range c.env {
-		if strings.HasPrefix(k, "TMSWS_") {
-			delete(c.env, k)
-		}
-	}
+	c := newCLI(t).withoutTMSWSEnv()
 	c.workDir = sub
 	return c, envPath
 }
@@ -197,4 +178,15 @@ func TestDoctorNamesTheDotEnvVariablesOfAWrongSchemeOrPort(t *testing.T) {
 	assert.Equal(t, "tls", gjson.Get(res.stdout, "failed").String())
 	hint := gjson.Get(res.stdout, `steps.#(name=="tls").hint`).String()
 	assert.Contains(t, hint, "comes from REVERB_HOST, REVERB_PORT, REVERB_SCHEME in "+envPath)
+}
+
+// withoutTMSWSEnv drops every TMSWS_* variable newCLI set, so only the
+// config file and the Laravel .env give settings.
+func (c *cli) withoutTMSWSEnv() *cli {
+	for k := range c.env {
+		if strings.HasPrefix(k, "TMSWS_") {
+			delete(c.env, k)
+		}
+	}
+	return c
 }
