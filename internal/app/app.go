@@ -63,6 +63,7 @@ const (
 	ExitAuth        = 3
 	ExitConnection  = 4
 	ExitTimeout     = 5
+	ExitContract    = 6
 	ExitInterrupted = 130
 	ExitPipe        = 141 // stdout closed (| head): 128 + SIGPIPE
 	ExitTerminated  = 143
@@ -76,7 +77,8 @@ var exitCodeHelp = []helptopics.ExitCode{
 	{Code: ExitUsage, Meaning: "bad usage", Causes: "an unknown command or flag; a missing -c channel; a malformed --where; a bad value in a flag, a TMSWS_* variable, the config file or the Laravel .env (TMSWS_PORT=abc); an unknown --profile."},
 	{Code: ExitAuth, Meaning: "authentication or authorization refused", Causes: "the login was rejected; no stored token (run tmsws login); the auth endpoint answered 401, 403 or 419; the server rejected the subscription (pusher:subscription_error)."},
 	{Code: ExitConnection, Meaning: "connection failed", Causes: "nothing listening, an unknown host, a TLS failure (https spoken to a plain server: check --scheme); the handshake refused (pusher:error 4000-4099, an unknown app key); the reconnect attempts (--reconnect-attempts) used up; the API unreachable or too slow (--http-timeout)."},
-	{Code: ExitTimeout, Meaning: "timed out", Causes: "subscribe --timeout passed before the subscription was confirmed or the --expect events came; a client event's channel not confirmed within trigger --client's --timeout."},
+	{Code: ExitTimeout, Meaning: "timed out", Causes: "subscribe --timeout passed before the subscription was confirmed or the --expect events came; a client event's channel not confirmed within trigger --client's --timeout; a ping gate exceeded (--max-p99, --max-loss)."},
+	{Code: ExitContract, Meaning: "a payload broke its contract", Causes: "subscribe --schema saw an event whose data does not match its event's JSON Schema."},
 	{Code: ExitInterrupted, Meaning: "interrupted (Ctrl-C, SIGINT)", Causes: "output written so far, -o included, is complete: no partial line; a second Ctrl-C exits at once."},
 	{Code: ExitPipe, Meaning: "stdout closed", Causes: "the reader of a pipe went away (tmsws listen | head -1); the -o file is still complete."},
 	{Code: ExitTerminated, Meaning: "terminated (SIGTERM)", Causes: "kill, a CI job's timeout, docker stop; output written so far is complete, as for 130."},
@@ -336,6 +338,8 @@ func classify(err error) (code int, hint string) {
 		cue *config.UsageError
 		fue *filter.UsageError
 		te  *cmdutil.TimeoutError
+		ge  *cmdutil.GateError
+		ke  *cmdutil.ContractError
 		ce  *pusher.ConnError
 		se  *pusher.SubscriptionError
 		ae  *auth.Error
@@ -352,8 +356,10 @@ func classify(err error) (code int, hint string) {
 		return ExitUsage, ""
 	case isCobraUsage(err):
 		return ExitUsage, "see 'tmsws --help'"
-	case errors.As(err, &te):
+	case errors.As(err, &te), errors.As(err, &ge):
 		return ExitTimeout, ""
+	case errors.As(err, &ke):
+		return ExitContract, ""
 	case errors.As(err, &ce):
 		// A ConnError may wrap the authorization failure that used up the
 		// reconnect attempts: its hint is the more precise one.

@@ -63,6 +63,21 @@ type TimeoutError struct{ Msg string }
 
 func (e *TimeoutError) Error() string { return e.Msg }
 
+// GateError is a measured figure over the limit a CI gate set (tmsws ping
+// --max-p99, --max-loss): exit code 5, as a timeout.
+type GateError struct{ Msg string }
+
+func (e *GateError) Error() string { return e.Msg }
+
+// ContractError is payloads that broke their contract (--schema): exit
+// code 6. Violations is how many records broke it.
+type ContractError struct {
+	Msg        string
+	Violations int
+}
+
+func (e *ContractError) Error() string { return e.Msg }
+
 // IsUsage reports whether err is any package's usage error.
 func IsUsage(err error) bool {
 	var u *UsageError
