@@ -118,6 +118,20 @@ func (r *Record) setField(key string, v gjson.Result) error {
 			return fmt.Errorf("delay %s is not a duration such as \"4.5s\"", clip(v.Raw))
 		}
 		r.Delay = d
+	case "violations":
+		if !v.IsArray() {
+			return fmt.Errorf("violations is %s, not an array of strings", describe(v))
+		}
+		var err error
+		v.ForEach(func(_, s gjson.Result) bool {
+			if s.Type != gjson.String {
+				err = fmt.Errorf("violations holds %s, not only strings", describe(s))
+				return false
+			}
+			r.Violations = append(r.Violations, strings.Clone(s.Str))
+			return true
+		})
+		return err
 	}
 	return nil
 }

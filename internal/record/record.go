@@ -48,6 +48,11 @@ type Record struct {
 	Code    int
 	Attempt int
 	Delay   time.Duration
+
+	// Violations are the ways the event's data broke its --schema contract
+	// ("/message/user_id: expected integer, got string"), encoded last as
+	// "violations":[…] and omitted when there are none.
+	Violations []string
 }
 
 // IsDefault reports whether the record belongs to the default JSON output
@@ -121,7 +126,68 @@ func (r *Record) AppendJSON(buf []byte) []byte {
 		buf = append(buf, `,"delay":`...)
 		buf = AppendString(buf, r.Delay.String())
 	}
+	if len(r.Violations) > 0 {
+		buf = appendViolations(buf, r.Violations)
+	}
 	return append(buf, "}\n"...)
+}
+
+// appendViolations appends `,"violations":["…",…]`.
+func appendViolations(buf []byte, v []string) []byte {
+	buf = append(buf, `,"violations":[`...)
+	for i, s := range v {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = AppendString(buf, s)
+	}
+	return append(buf, ']')
+}
+
+// AppendViolations adds `,"violations":[…]` to a raw record line (one JSON
+// object, with or without its line ending), just before its closing brace,
+// so a line that passes through byte for byte can carry its violations.
+// With no violations it returns line untouched and allocates nothing. Like
+// append, it may write into line's memory: use only the result afterwards.
+// A line without a closing brace (not a record) comes back unchanged.
+func AppendViolations(line []byte, v []string) []byte {
+	if len(v) == 0 {
+		return line
+	}
+	end := len(line) - 1
+	for end >= 0 && line[end] != '}' {
+		end--
+	}
+	if end < 0 {
+		return line
+	}
+	empty := true // {} and { }: no comma before the field
+	for i := end - 1; i >= 0; i-- {
+		if c := line[i]; c == '{' {
+			break
+		} else if !isSpace(c) {
+			empty = false
+			break
+		}
+	}
+	n := len(line)
+	line = appendViolations(line, v)
+	if empty {
+		// drop the leading comma: shift the field one byte left
+		copy(line[n:], line[n+1:])
+		line = line[:len(line)-1]
+	}
+	// Rotate the tail (the brace and what follows it) after the field.
+	reverse(line[end:n])
+	reverse(line[n:])
+	reverse(line[end:])
+	return line
+}
+
+func reverse(b []byte) {
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
 }
 
 const hexDigits = "0123456789abcdef"
