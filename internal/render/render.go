@@ -173,12 +173,31 @@ func (p *Pretty) Write(r *record.Record) error {
 		b = append(b, p.body...)
 	}
 	b = append(b, '\n')
+	for _, v := range r.Violations {
+		b = p.appendViolation(b, v)
+	}
 	p.line = b
 
 	if _, err := p.w.Write(b); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
+}
+
+// violationIndent puts a violation's line under the channel column, past
+// the time.
+const violationIndent = "              " // len(timeLayout) + 2
+
+// appendViolation appends one line under the event for a way its data broke
+// its --schema contract: "✗ schema: /message/user_id: expected integer, got
+// string", red with colour on, the text sanitized.
+func (p *Pretty) appendViolation(b []byte, v string) []byte {
+	b = append(b, violationIndent...)
+	b = append(b, p.st.violation.pre...)
+	b = append(b, "✗ schema: "...)
+	b = appendSafe(b, v)
+	b = append(b, p.st.violation.post...)
+	return append(b, '\n')
 }
 
 // appendColumn appends text, sanitized and styled, padded to the widest
@@ -443,6 +462,7 @@ type style struct{ pre, post string }
 
 type styles struct {
 	faint, bold style
+	violation   style
 	kinds       [kindCount]style
 	palette     []style
 }
@@ -463,7 +483,7 @@ func newStyles(enabled bool) styles {
 		i := strings.IndexByte(s, 0)
 		return style{pre: s[:i], post: s[i+1:]}
 	}
-	st := styles{faint: mk(color.Faint), bold: mk(color.Bold)}
+	st := styles{faint: mk(color.Faint), bold: mk(color.Bold), violation: mk(color.FgRed)}
 	st.kinds[kindOther] = mk(color.Bold)
 	st.kinds[kindMessage] = mk(color.FgGreen, color.Bold)
 	st.kinds[kindTyping] = mk(color.FgYellow)
