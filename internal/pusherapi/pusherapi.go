@@ -132,7 +132,9 @@ type answer struct {
 
 // call sends one signed request and returns its 2xx answer, or the error
 // it means. path is signed as is and sent under the ws-path.
-func (c *Client) call(ctx context.Context, op, method, path string, params url.Values, body []byte) (answer, error) {
+// refused names what was refused in the hint of a refusal nothing more
+// precise explains ("the request", "the event").
+func (c *Client) call(ctx context.Context, op, refused, method, path string, params url.Values, body []byte) (answer, error) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -145,7 +147,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, params url.V
 	}
 	req, err := http.NewRequestWithContext(ctx, method, endpoint+"?"+q.Encode(), rd)
 	if err != nil {
-		return answer{}, &auth.Error{Kind: auth.Config, Op: op, URL: endpoint, Err: err, Hint: "check --host, --port, --ws-path and --app-id"}
+		return answer{}, &auth.Error{Kind: auth.Config, Op: op, URL: endpoint, Err: err, Hint: "check --host, --port and --app-id"}
 	}
 	for k, vs := range c.header {
 		for _, v := range vs {
@@ -189,7 +191,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, params url.V
 		return answer{status: status, body: raw}, nil
 	}
 	msg = Redact(msg, q.Get("auth_signature"), c.secret)
-	e := APIError(op, endpoint, status, msg, resp.Header.Get("Location"), "the request")
+	e := APIError(op, endpoint, status, msg, resp.Header.Get("Location"), refused)
 	if in200 {
 		e.Detail = "the server answered HTTP 200 with this error in the body, as Soketi does"
 	}
@@ -260,7 +262,7 @@ func (c *Client) Channels(ctx context.Context, prefix string) ([]Channel, error)
 		if info := channelsInfo(prefix, withSubs); len(info) > 0 {
 			params.Set("info", strings.Join(info, ","))
 		}
-		return c.call(ctx, op, http.MethodGet, path, params, nil)
+		return c.call(ctx, op, "the request", http.MethodGet, path, params, nil)
 	}
 	a, err := ask(true)
 	if refusedInfo(err) {
@@ -336,7 +338,7 @@ func (c *Client) Channel(ctx context.Context, name string) (Channel, error) {
 		if len(info) > 0 {
 			params.Set("info", strings.Join(info, ","))
 		}
-		return c.call(ctx, op, http.MethodGet, path, params, nil)
+		return c.call(ctx, op, "the request", http.MethodGet, path, params, nil)
 	}
 	a, err := ask(true)
 	if refusedInfo(err) {
@@ -366,7 +368,7 @@ func (c *Client) Users(ctx context.Context, name string) ([]string, error) {
 			Hint: "give a presence- channel, e.g. presence-chat.42"}
 	}
 	path := c.appPath("/channels/" + name + "/users")
-	a, err := c.call(ctx, op, http.MethodGet, path, nil, nil)
+	a, err := c.call(ctx, op, "the request", http.MethodGet, path, nil, nil)
 	if err != nil {
 		var ae *auth.Error
 		// Reverb answers 404 with an empty {} for a channel nobody is on
@@ -410,7 +412,7 @@ func idString(raw json.RawMessage) string {
 func (c *Client) Connections(ctx context.Context) (int, error) {
 	op := "count connections"
 	path := c.appPath("/connections")
-	a, err := c.call(ctx, op, http.MethodGet, path, nil, nil)
+	a, err := c.call(ctx, op, "the request", http.MethodGet, path, nil, nil)
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound && !unknownApp(ae.Message) {
@@ -458,12 +460,12 @@ func (c *Client) TriggerStatus(ctx context.Context, ev Event) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	op := "trigger " + termsafe.Clip(ev.Name, 64)
-	a, err := c.call(ctx, op, http.MethodPost, c.appPath("/events"), nil, raw)
+	op := "trigger " + ev.Name
+	a, err := c.call(ctx, op, "the event", http.MethodPost, c.appPath("/events"), nil, raw)
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
-			return ae.Status, ExitError(ae, c.appID, len(ev.Data), len(raw))
+			return a.status, ExitError(ae, c.appID, len(ev.Data), len(raw))
 		}
 		return 0, err
 	}
