@@ -10,12 +10,12 @@ import (
 // how late, how often, in what order. The sender and the socket's sink use
 // it from two goroutines.
 type tally struct {
-	mu        sync.Mutex
-	sentAt    map[int]time.Time     // seq → just before its HTTP request
-	latency   map[int]time.Duration // seq → first arrival − sentAt
-	dup       int
-	outOfOrd  int
-	maxSeen   int // highest seq received; -1 before the first
+	mu       sync.Mutex
+	sentAt   map[int]time.Time     // seq → just before its HTTP request
+	latency  map[int]time.Duration // seq → first arrival − sentAt
+	dup      int
+	outOfOrd int
+	maxSeen  int // highest seq received; -1 before the first
 	// news gets a token whenever a new probe arrived.
 	news chan struct{}
 }
