@@ -25,6 +25,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmd/helptopics"
 	"github.com/amusoft/tmsws/internal/cmd/listen"
 	"github.com/amusoft/tmsws/internal/cmd/login"
+	"github.com/amusoft/tmsws/internal/cmd/ping"
 	"github.com/amusoft/tmsws/internal/cmd/replay"
 	"github.com/amusoft/tmsws/internal/cmd/subscribe"
 	"github.com/amusoft/tmsws/internal/cmd/trigger"
@@ -200,6 +201,7 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(subscribe.NewCmdSubscribe(f, nil))
 	root.AddCommand(trigger.NewCmdTrigger(f, nil))
 	root.AddCommand(doctor.NewCmdDoctor(f, nil))
+	root.AddCommand(ping.NewCmdPing(f, nil))
 	root.AddCommand(configcmd.NewCmdConfig(f))
 	root.AddCommand(version.NewCmdVersion(f, info))
 	addCompletion(root, f)
