@@ -9,8 +9,10 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/amusoft/tmsws/internal/auth"
@@ -117,6 +119,13 @@ type Client struct {
 	// sends carries Send's frames to the live session's run loop, the only
 	// writer of data frames.
 	sends chan sendRequest
+
+	// The channels added with Subscribe, in order, and as a set; live is
+	// the session that runs (nil between connections). See dynamic.go.
+	mu      sync.Mutex
+	dynamic []string
+	dynSet  map[string]bool
+	live    *liveSession
 }
 
 // New returns a Client with defaults applied.
@@ -146,7 +155,8 @@ func New(opts Options) *Client {
 		opts.Log = nopLogger{}
 	}
 	return &Client{opts: opts, errorDropWindow: ErrorDropWindow, cacheWindow: CacheWindow,
-		rand: rand.Float64, now: time.Now, sleep: sleepCtx, sends: make(chan sendRequest)}
+		rand: rand.Float64, now: time.Now, sleep: sleepCtx, sends: make(chan sendRequest),
+		dynSet: map[string]bool{}}
 }
 
 // Run connects and streams records to the Sink until ctx ends, the Sink
@@ -202,6 +212,9 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// isStatic reports whether channel is one of the Options.Channels.
+func (c *Client) isStatic(channel string) bool { return slices.Contains(c.opts.Channels, channel) }
 
 func (c *Client) flush(err error) error {
 	if ferr := c.opts.Sink.Flush(); ferr != nil && err == nil {

@@ -65,6 +65,15 @@ type session struct {
 	keys       map[string]*[32]byte         // private-encrypted- channel → shared secret
 	members    map[string]map[string][]byte // presence channel → user_id → user_info
 	wbuf       []byte
+
+	// Channels added with Subscribe (see dynamic.go): live is how the
+	// client reaches this session's loop, dyn where each stands on this
+	// connection, waiters the Subscribe calls waiting for a channel's
+	// frame, authCtx the context of its authorizations.
+	live    *liveSession
+	dyn     map[string]dynState
+	waiters map[string][]chan error
+	authCtx context.Context
 }
 
 type frame struct {
@@ -172,6 +181,8 @@ func (c *Client) connect(ctx context.Context, first bool) (*session, error) {
 		authResults: make(chan authResult, len(c.opts.Channels)),
 		keys:        map[string]*[32]byte{},
 		members:     map[string]map[string][]byte{},
+		dyn:         map[string]dynState{},
+		waiters:     map[string][]chan error{},
 	}
 	s.lastRecv.Store(time.Now().UnixNano())
 	return s, nil
@@ -403,6 +414,7 @@ func (s *session) run(ctx context.Context) error {
 
 	authCtx, cancelAuth := context.WithCancel(ctx)
 	defer cancelAuth()
+	s.authCtx = authCtx
 	s.awaiting = len(c.opts.Channels)
 	for _, ch := range c.opts.Channels {
 		if err := s.subscribe(authCtx, ch); err != nil {
@@ -412,6 +424,12 @@ func (s *session) run(ctx context.Context) error {
 	if s.awaiting == 0 {
 		s.allSubscribed = true
 		c.everSubscribed = true
+	}
+	defer s.endLive()
+	for _, ch := range s.goLive() {
+		if err := s.reconcile(ch, nil); err != nil {
+			return err
+		}
 	}
 
 	idle := time.NewTimer(s.activity)
@@ -443,6 +461,10 @@ func (s *session) run(ctx context.Context) error {
 			}
 		case ar := <-s.authResults:
 			if err := s.authorized(ar); err != nil {
+				return err
+			}
+		case op := <-s.live.ops:
+			if err := s.reconcile(op.channel, op.done); err != nil {
 				return err
 			}
 		case req := <-c.sends:
@@ -709,12 +731,18 @@ func (s *session) subscribe(ctx context.Context, channel string) error {
 	go func() {
 		start := time.Now()
 		res, err := s.c.opts.Authorizer.Authorize(ctx, s.socketID, channel)
-		s.authResults <- authResult{channel: channel, res: res, took: time.Since(start), err: err}
+		select {
+		case s.authResults <- authResult{channel: channel, res: res, took: time.Since(start), err: err}:
+		case <-ctx.Done(): // the session is over (a dynamic channel's result has no room kept)
+		}
 	}()
 	return nil
 }
 
 func (s *session) authorized(ar authResult) error {
+	if !s.c.isStatic(ar.channel) {
+		return s.dynAuthorized(ar)
+	}
 	log := s.c.opts.Log
 	if ar.err != nil {
 		// A passing failure (5xx, timeout, network) is retried by
@@ -920,6 +948,9 @@ func isChannelNameByte(b byte) bool {
 
 func (s *session) refused(channel string, code int, msg string, rec *record.Record) error {
 	rec.Type, rec.Channel, rec.Code, rec.Message = record.TypeSubscriptionError, channel, code, msg
+	if _, ok := s.dyn[channel]; ok && !s.c.isStatic(channel) {
+		return s.dynRefused(channel, &SubscriptionError{Channel: channel, Code: code, Message: msg}, rec)
+	}
 	if err := s.c.opts.Sink.Write(rec); err != nil {
 		return err
 	}
@@ -930,7 +961,9 @@ func (s *session) confirmed(channel string, data []byte, at time.Time) {
 	for i, p := range s.pending {
 		if p == channel {
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
-			s.awaiting--
+			if s.c.isStatic(channel) {
+				s.awaiting--
+			}
 			break
 		}
 	}
