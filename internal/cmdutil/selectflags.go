@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/amusoft/tmsws/internal/format"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/render"
 )
@@ -33,6 +35,11 @@ type SelectFlags struct {
 	Count        int      // --count N
 	ShowProtocol bool     // --show-protocol
 	Wide         bool     // --wide, registered with --pretty
+	JQ           string   // --jq EXPR
+	Template     string   // --template TPL
+	Schema       string   // --schema FILE
+
+	formatter *format.Formatter // --jq or --template, compiled by Validate
 
 	reg *selectReg // what AddSelectFlags registered; nil for a value made by hand
 }
@@ -59,6 +66,9 @@ const (
 	kindOutput
 	kindCount
 	kindShowProtocol
+	kindJQ
+	kindTemplate
+	kindSchema
 )
 
 // The flags a command may take.
@@ -91,6 +101,15 @@ var (
 	CountFlag = SelectFlag{kind: kindCount}
 	// ShowProtocolFlag is --show-protocol: also show the connection records.
 	ShowProtocolFlag = SelectFlag{kind: kindShowProtocol}
+	// JQFlag is --jq EXPR: print each JSON document (record, channel,
+	// summary) through a jq expression, as gh --jq does.
+	JQFlag = SelectFlag{kind: kindJQ}
+	// TemplateFlag is --template TPL: print each JSON document through a
+	// Go template.
+	TemplateFlag = SelectFlag{kind: kindTemplate}
+	// SchemaFlag is --schema FILE: check each event's data against its
+	// event's JSON Schema.
+	SchemaFlag = SelectFlag{kind: kindSchema}
 )
 
 // JSONObjectFlag is --json for a command that prints one object rather
@@ -179,6 +198,12 @@ func AddSelectFlags(cmd *cobra.Command, s *SelectFlags, flags ...SelectFlag) {
 			}
 		case kindShowProtocol:
 			fl.BoolVar(&s.ShowProtocol, "show-protocol", false, "also show pusher:* frames and connection records (subscribed, connected, reconnecting, ...)")
+		case kindJQ:
+			fl.StringVar(&s.JQ, "jq", "", "print each JSON "+documentName(reg)+" through the jq `EXPR` instead (gojq; strings raw, other values as compact JSON), e.g. --jq .data.message.content")
+		case kindTemplate:
+			fl.StringVar(&s.Template, "template", "", "print each JSON "+documentName(reg)+" through the Go template `TPL` instead (helpers: color, timeago, truncate, json, short, join), e.g. --template '{{short .event}}: {{.data.message.content}}'")
+		case kindSchema:
+			fl.StringVar(&s.Schema, "schema", "", "check each event's data against its event's JSON Schema in `FILE` (tmsws schema infer writes one); violations are marked on the record")
 		}
 	}
 	if reg.has(kindEvents) || expect || reg.has(kindWhere) {
@@ -233,6 +258,9 @@ func (s *SelectFlags) Validate(errOut io.Writer) error {
 	if s.JSON && s.Pretty {
 		return Usagef("--json and --pretty exclude each other")
 	}
+	if err := s.compileFormat(); err != nil {
+		return err
+	}
 	switch {
 	case reg.has(kindExpect) && s.Count < 1:
 		return Usagef("--count must be 1 or more, got %d", s.Count)
@@ -243,6 +271,59 @@ func (s *SelectFlags) Validate(errOut io.Writer) error {
 		fmt.Fprintf(errOut, "warning: %s\n", w)
 	}
 	return nil
+}
+
+// documentName is what --jq and --template apply to in the command's
+// help: a record, or the object --json prints.
+func documentName(reg *selectReg) string {
+	if reg.has(kindJSONObject) {
+		return "record (with --json: the summary)"
+	}
+	if reg.has(kindEvents) || reg.has(kindChannels) || reg.has(kindChannelGlobs) {
+		return "record"
+	}
+	return "object"
+}
+
+// compileFormat compiles --jq or --template once; a mistake in either is
+// bad usage, with the place shown.
+func (s *SelectFlags) compileFormat() error {
+	if s.JQ == "" && s.Template == "" {
+		if s.reg.has(kindJQ) && s.reg.flags.Changed("jq") {
+			return &UsageError{Msg: "--jq needs an expression", Hint: "e.g. --jq .data.message.content"}
+		}
+		if s.reg.has(kindTemplate) && s.reg.flags.Changed("template") {
+			return &UsageError{Msg: "--template needs a template", Hint: "e.g. --template '{{.event}}'"}
+		}
+		return nil
+	}
+	flag := "--jq"
+	if s.JQ == "" {
+		flag = "--template"
+	}
+	if s.Pretty {
+		return &UsageError{Msg: flag + " and --pretty exclude each other", Hint: flag + " prints the JSON records through it; drop --pretty"}
+	}
+	f, err := format.Compile(s.JQ, s.Template, format.Options{})
+	if err != nil {
+		var fe *format.Error
+		if errors.As(err, &fe) {
+			return &UsageError{Msg: fe.Error(), Hint: fe.Hint}
+		}
+		return err
+	}
+	s.formatter = f
+	return nil
+}
+
+// Formatter is the compiled --jq or --template for output on io.Out (its
+// text escaped on a terminal; the template's color helper colouring as
+// --color says), or nil when neither was given. Validate compiles it.
+func (s *SelectFlags) Formatter(io *iostreams.IO, colorFlag string) *format.Formatter {
+	if s.formatter == nil {
+		return nil
+	}
+	return s.formatter.With(format.Options{Terminal: io.OutTTY, Color: io.ColorEnabled(colorFlag, io.OutTTY)})
 }
 
 // BodyLimit is render.Options.MaxBody for the pretty output on io.Out:

@@ -14,6 +14,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/format"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/pusher"
 	"github.com/amusoft/tmsws/internal/record"
@@ -97,7 +98,8 @@ created 0600.`,
 		},
 	}
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelsFlag, cmdutil.EventFlag, cmdutil.WhereFlag,
-		cmdutil.JSONFlag, cmdutil.PrettyFlag, cmdutil.OutputFlag, cmdutil.CountFlag, cmdutil.ShowProtocolFlag)
+		cmdutil.JSONFlag, cmdutil.PrettyFlag, cmdutil.OutputFlag, cmdutil.CountFlag, cmdutil.ShowProtocolFlag,
+		cmdutil.JQFlag, cmdutil.TemplateFlag)
 	fl := cmd.Flags()
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (exit 0), e.g. 30s, 5m")
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v): events per channel and event, rate, reconnects, largest payload")
@@ -150,7 +152,11 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count, maxShown: opts.StopAfter, stats: st}
 	stdout := bufio.NewWriterSize(opts.IO.Out, 64<<10)
-	if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
+	var formatted *format.Writer // --jq, --template
+	if f := opts.Formatter(opts.IO, s.Color); f != nil {
+		formatted = format.NewWriter(f, stdout, opts.IO.ErrOut)
+		sink.out = &formatOut{w: formatted, buf: stdout}
+	} else if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
 		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local, Channels: opts.Channels, MaxBody: opts.BodyLimit(opts.IO)})
 	} else {
 		sink.out = &jsonOut{w: record.NewWriter(stdout), buf: stdout}
@@ -193,14 +199,17 @@ func Run(ctx context.Context, opts *Options) error {
 	_ = st.Print(opts.IO.ErrOut, time.Now(), opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY))
 	switch {
 	case err == nil:
-		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case runCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		log.Info("connection", "stopped after "+opts.Duration.String())
-		return nil
+	default:
+		return err
 	}
-	return err
+	if formatted != nil {
+		return formatted.Err() // --jq or --template failed on some records
+	}
+	return nil
 }
 
 // output is where records are shown on stdout: JSON lines or pretty lines.
@@ -222,6 +231,20 @@ func (j *jsonOut) Flush() error {
 	}
 	return j.buf.Flush()
 }
+
+// formatOut shows each record through --jq or --template.
+type formatOut struct {
+	w   *format.Writer
+	buf *bufio.Writer
+	rec []byte
+}
+
+func (o *formatOut) Write(r *record.Record) error {
+	o.rec = r.AppendJSON(o.rec[:0])
+	return o.w.Write(o.rec)
+}
+
+func (o *formatOut) Flush() error { return o.buf.Flush() }
 
 var errCountReached = pusher.ErrStop
 
