@@ -85,10 +85,11 @@ pusher:pong round trips on the WebSocket.
 
 It needs the app id (--app-id or TMSWS_APP_ID) and the app secret (--app-secret
 or TMSWS_APP_SECRET): the HTTP API is signed with them. Without -c the channel
-is a fresh private-tmsws-ping-XXXXXXXX, signed locally with the app secret; a
--c channel is authorized like listen's (a private or presence one through the
-auth endpoint, or locally with --sign-locally). private-encrypted- channels are
-not supported.
+is a fresh private-tmsws-ping-XXXXXXXX, signed locally with the app secret. A
+private or presence channel given with -c is authorized as listen authorizes it
+(see --sign-locally and --no-sign-locally); its other subscribers receive the
+probes too (apps ignore an event they do not listen for). private-encrypted-
+channels are not supported.
 
 The report on stdout gives sent, received, lost, duplicated, out of order (a
 probe whose number is lower than one already received), the latency's min,
@@ -132,8 +133,8 @@ report is printed, then tmsws exits with 5.`,
 	fl.IntVar(&opts.Count, "count", 20, "how many probe events to publish")
 	fl.Float64Var(&opts.Rate, "rate", 10, "probes published per second")
 	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "how long to wait for the subscription, for the probes still out after the last send, and for each pong")
-	fl.DurationVar(&opts.MaxP99, "max-p99", 0, "fail (exit 5) when the p99 latency is over this, e.g. 300ms")
-	fl.IntVar(&opts.MaxLoss, "max-loss", 0, "fail (exit 5) when more than this many probes are lost")
+	fl.DurationVar(&opts.MaxP99, "max-p99", 0, "fail (exit 5) when the p99 latency is over this, e.g. 300ms (no gate unless given)")
+	fl.IntVar(&opts.MaxLoss, "max-loss", 0, "fail (exit 5) when more than this many probes are lost (no gate unless given)")
 	fl.IntVar(&opts.Pings, "pings", 3, "pusher:ping round trips timed at the end; 0 times none")
 	fl.BoolVar(&opts.JSON, "json", false, "print the report as one JSON object")
 	fl.String(config.FlagAppID, "", "the app id of the HTTP API's /apps/{id} (env "+config.EnvAppID+")")
