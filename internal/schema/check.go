@@ -193,7 +193,7 @@ func (s *Set) Check(event string, data []byte) (violations []string, known bool)
 	}
 	seen := map[string]bool{}
 	var out []string
-	collect(ve, func(msg string) {
+	collect(ve, v, func(msg string) {
 		if !seen[msg] {
 			seen[msg] = true
 			out = append(out, msg)
@@ -214,11 +214,12 @@ func (s *Set) lookup(event string) *jsonschema.Schema {
 	return s.defs[record.ShortEvent(event)]
 }
 
-// collect calls fn with a message for every leaf of the error tree.
-func collect(e *jsonschema.ValidationError, fn func(string)) {
+// collect calls fn with a message for every leaf of the error tree; root
+// is the instance validated.
+func collect(e *jsonschema.ValidationError, root any, fn func(string)) {
 	if len(e.Causes) > 0 {
 		for _, c := range e.Causes {
-			collect(c, fn)
+			collect(c, root, fn)
 		}
 		return
 	}
@@ -231,8 +232,35 @@ func collect(e *jsonschema.ValidationError, fn func(string)) {
 			fn(ptr + ": missing required property " + clipText(m, 64))
 		}
 		return
+	case *kind.Type:
+		if k.Got == "number" { // the validator calls every number so
+			if n, ok := at(root, e.InstanceLocation).(json.Number); ok && isIntegral(string(n)) {
+				k = &kind.Type{Got: "integer", Want: k.Want}
+			}
+		}
+		fn(ptr + ": " + describe(k))
+		return
 	}
 	fn(ptr + ": " + describe(e.ErrorKind))
+}
+
+// at is the value at loc within v, or nil.
+func at(v any, loc []string) any {
+	for _, tok := range loc {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
+			return nil
+		}
+	}
+	return v
 }
 
 var printer = message.NewPrinter(language.English)
