@@ -39,6 +39,10 @@ type SelectFlags struct {
 	Template     string   // --template TPL
 	Schema       string   // --schema FILE
 
+	// ChannelsOptional lets Validate accept no -c for ChannelsFlag (listen
+	// --all finds its channels); set it before Validate.
+	ChannelsOptional bool
+
 	formatter *format.Formatter // --jq or --template, compiled by Validate
 
 	reg *selectReg // what AddSelectFlags registered; nil for a value made by hand
@@ -225,7 +229,7 @@ func (s *SelectFlags) Validate(errOut io.Writer) error {
 	var channels []string
 	switch {
 	case reg.has(kindChannels):
-		if len(s.Channels) == 0 {
+		if len(s.Channels) == 0 && !s.ChannelsOptional {
 			example := "tmsws " + reg.cmd + " -c private-chat.42"
 			if reg.has(kindExpect) {
 				example += " --expect MessageSent"

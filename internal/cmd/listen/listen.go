@@ -33,6 +33,11 @@ type Options struct {
 	Duration time.Duration
 	Stats    bool
 
+	// --all [GLOB...]: discover the channels through the HTTP API (all.go).
+	All           bool
+	Globs         []string
+	DiscoverEvery time.Duration
+
 	ReconnectAttempts int
 	ReconnectDelay    time.Duration
 
@@ -50,7 +55,7 @@ type Options struct {
 func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Version: f.Version}
 	cmd := &cobra.Command{
-		Use:   "listen -c CHANNEL [-c CHANNEL...]",
+		Use:   "listen {-c CHANNEL [-c CHANNEL...] | --all [GLOB...]}",
 		Short: "Subscribe to channels and stream their events until stopped",
 		Long: `Subscribe to one or more channels and stream their events until stopped.
 
@@ -68,21 +73,43 @@ Whatever the server sends, tmsws stays up and small: a frame over
 reconnect on a live one), JSON nested deeper than 1000 levels is reported
 and skipped, at most 4 MiB are read ahead of a slow stdout, and the
 server's text is escaped before it reaches the terminal. A new -o file is
-created 0600.`,
+created 0600.
+
+With --all, listen is a debug console for a self-hosted server (Reverb,
+Soketi; Pusher's own dashboard has one): it lists the occupied channels
+through the HTTP API (needs --app-id and --app-secret) every
+--discover-every (2s) and at once after each reconnect, and subscribes to
+each new one, or to those matching the GLOB arguments ('private-chat.*').
+Discovered private and presence channels are signed locally with the app
+secret, even without --sign-locally (presence as the member tmsws-observer);
+private-encrypted- ones need --encryption-master-key and are skipped
+without it. A channel that only tmsws keeps occupied (its
+subscription_count is 1, or a presence channel's user_count), or that is
+gone from the list, is left once it has looked so for a grace period of
+twice --discover-every; one that comes back is subscribed again. stderr
+says "+ NAME" when a channel is joined and "- NAME" when it is left. -c
+channels may be given too; filters, -o, --count and the output formats
+apply as always.`,
 		Example: `  tmsws listen -c private-chat.42
   tmsws listen -c private-chat.42 -c presence-chat.42 -e MessageSent -e UserIsTyping
   tmsws listen -c private-chat.42 -e MessageSent --json | jq .data.message.content
   tmsws listen -c presence-chat.42 -e 'member_*'
   tmsws listen -c private-chat.42 -e .message.sent
   tmsws listen -c private-chat.42 --where data.message.user_id=8 -o session.jsonl
-  tmsws listen -c chat --host 127.0.0.1 --port 6001 --scheme http --key app-key --app-secret app-secret`,
+  tmsws listen -c chat --host 127.0.0.1 --port 6001 --scheme http --key app-key --app-secret app-secret
+  tmsws listen --all --app-id app-id --app-secret app-secret
+  tmsws listen --all 'private-chat.*' 'presence-*' -e MessageSent`,
 		Args: func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
+			if len(args) > 0 && !opts.All {
 				return &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]), Hint: "channels go with -c: tmsws listen -c " + args[0]}
 			}
 			return nil
 		},
-		RunE: func(c *cobra.Command, _ []string) error {
+		RunE: func(c *cobra.Command, args []string) error {
+			if c.Flags().Changed("discover-every") && !opts.All {
+				return &cmdutil.UsageError{Msg: "--discover-every needs --all", Hint: "e.g. tmsws listen --all --discover-every 5s"}
+			}
+			opts.Globs = args
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -105,12 +132,23 @@ created 0600.`,
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v): events per channel and event, rate, reconnects, largest payload")
 	fl.IntVar(&opts.ReconnectAttempts, "reconnect-attempts", 0, "once connected, reconnects in a row that may fail before giving up (exit 4); 0 retries forever (the default)")
 	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", 3*time.Second, "first delay before reconnecting; it grows by half on each failure, jittered, up to 30s")
+	fl.BoolVar(&opts.All, "all", false, "discover the occupied channels through the HTTP API (needs --app-id and --app-secret) and subscribe to each; arguments are globs over their names")
+	fl.DurationVar(&opts.DiscoverEvery, "discover-every", DefaultDiscoverEvery, "with --all: how often to list the channels; one that only tmsws occupies is left after twice this")
 	return cmd
 }
 
 func (o *Options) validate() error {
+	o.ChannelsOptional = o.All // --all needs no -c
 	if err := o.SelectFlags.Validate(o.IO.ErrOut); err != nil {
 		return err
+	}
+	if o.All {
+		if err := checkGlobs(o.Globs); err != nil {
+			return err
+		}
+		if o.DiscoverEvery <= 0 {
+			return cmdutil.Usagef("--discover-every must be positive, got %s", o.DiscoverEvery)
+		}
 	}
 	if o.Duration < 0 {
 		return cmdutil.Usagef("--duration must be positive, got %s", o.Duration)
@@ -132,7 +170,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	log := cmdutil.NewStatusLog(opts.IO.ErrOut, opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY), s.Verbose)
+	errOut := opts.IO.ErrOut
+	if opts.All {
+		errOut = &lockedWriter{w: errOut} // the discovery writes from its own goroutine
+	}
+	log := cmdutil.NewStatusLog(errOut, opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY), s.Verbose)
 	if s.Insecure {
 		log.Warn("connection", "--insecure: TLS certificates are not verified")
 	}
@@ -140,6 +182,13 @@ func Run(ctx context.Context, opts *Options) error {
 	authorizer, err := cmdutil.Authorizer(s, opts.Channels, log)
 	if err != nil {
 		return err
+	}
+	var disc *discovery // --all
+	if opts.All {
+		disc, authorizer, err = newDiscovery(opts, authorizer, log, errOut, opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY))
+		if err != nil {
+			return err
+		}
 	}
 	tlsConf, err := s.TLSConfig()
 	if err != nil {
@@ -189,10 +238,16 @@ func Run(ctx context.Context, opts *Options) error {
 		PongTimeout:       opts.PongTimeout,
 		MaxActivity:       opts.MaxActivity,
 		MaxFrame:          s.MaxFrame,
-		Sink:              sink,
+		Sink:              disc.wrap(sink),
 		Log:               log,
 	})
+	if disc != nil {
+		if err := disc.start(runCtx, client); err != nil {
+			return err
+		}
+	}
 	err = client.Run(runCtx)
+	disc.stop()
 	if ferr := sink.Flush(); ferr != nil && err == nil {
 		err = ferr
 	}
