@@ -94,23 +94,24 @@ func Compile(jq, tpl string, opts Options) (*Formatter, error) {
 	return nil, nil
 }
 
+const jqManual = "jq's syntax is in its manual: https://jqlang.org/manual/"
+
 func compileJQ(expr string) (*gojq.Code, error) {
 	q, err := gojq.Parse(expr)
 	if err != nil {
 		e := &Error{Flag: "--jq", Msg: err.Error()}
 		var pe *gojq.ParseError
 		if errors.As(err, &pe) {
-			col := columnOf(expr, pe.Offset)
-			e.Msg = fmt.Sprintf("%s at column %d", err.Error(), col)
-			e.Hint = caret(expr, col)
+			e.Msg = fmt.Sprintf("%s at column %d of %q", err.Error(), columnOf(expr, pe.Offset), expr)
 		}
+		e.Hint = jqManual
 		return nil, e
 	}
 	// No environment: $ENV and env would hand TMSWS_TOKEN and
 	// TMSWS_APP_SECRET to the output.
 	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
 	if err != nil {
-		return nil, &Error{Flag: "--jq", Msg: err.Error(), Hint: "see the jq manual: https://jqlang.org/manual/"}
+		return nil, &Error{Flag: "--jq", Msg: err.Error(), Hint: jqManual}
 	}
 	return code, nil
 }
@@ -134,15 +135,6 @@ func columnOf(expr string, offset int) int {
 		return 1
 	}
 	return n
-}
-
-// caret shows the expression's line with ^ under column col.
-func caret(expr string, col int) string {
-	line := expr
-	if strings.Contains(expr, "\n") {
-		return ""
-	}
-	return "  " + termsafe.String(line) + "\n  " + strings.Repeat(" ", col-1) + "^"
 }
 
 // Append appends what doc (one JSON value) gives: zero or more lines, each

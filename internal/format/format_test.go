@@ -67,8 +67,8 @@ func TestJQErrors(t *testing.T) {
 	var fe *Error
 	require.True(t, errors.As(err, &fe), "%v", err)
 	assert.Equal(t, "--jq", fe.Flag)
-	assert.Contains(t, fe.Msg, "at column 9")
-	assert.Equal(t, "  .data | )\n          ^", fe.Hint)
+	assert.Equal(t, `unexpected token ")" at column 9 of ".data | )"`, fe.Msg)
+	assert.Contains(t, fe.Hint, "https://jqlang.org/manual/")
 
 	_, err = Compile("nosuchfunction(1)", "", Options{})
 	require.True(t, errors.As(err, &fe), "%v", err)

@@ -17,6 +17,9 @@ const maxReports = 10
 // and skipped, and the stream goes on, as jq does; Err says at the end
 // that some failed.
 type Writer struct {
+	// Noun is what a document is called in the reports: "record" (the
+	// default), "channel".
+	Noun   string
 	f      *Formatter
 	w      io.Writer
 	errOut io.Writer
@@ -28,7 +31,7 @@ type Writer struct {
 // NewWriter returns a Writer of f's output on w, reporting failures on
 // errOut.
 func NewWriter(f *Formatter, w, errOut io.Writer) *Writer {
-	return &Writer{f: f, w: w, errOut: errOut}
+	return &Writer{Noun: "record", f: f, w: w, errOut: errOut}
 }
 
 // Write formats doc (one JSON value; a trailing newline is ignored) and
@@ -48,9 +51,9 @@ func (w *Writer) WriteFormatted(out []byte, err error) error {
 		w.failed++
 		switch {
 		case w.failed <= maxReports:
-			fmt.Fprintf(w.errOut, "tmsws: %s (document %d, skipped)\n", termsafe.Clip(err.Error(), 500), w.docs)
+			fmt.Fprintf(w.errOut, "tmsws: %s (%s %d, skipped)\n", termsafe.Clip(err.Error(), 500), w.Noun, w.docs)
 		case w.failed == maxReports+1:
-			fmt.Fprintf(w.errOut, "tmsws: more documents fail; only the first %d are shown\n", maxReports)
+			fmt.Fprintf(w.errOut, "tmsws: --%s fails on more %ss; only the first %d are shown\n", w.flag(), w.Noun, maxReports)
 		}
 	}
 	if len(out) == 0 {
@@ -65,20 +68,23 @@ func (w *Writer) Err() error {
 	if w.failed == 0 {
 		return nil
 	}
-	flag := "--jq"
+	return &FailedError{Flag: "--" + w.flag(), Noun: w.Noun, Failed: w.failed, Of: w.docs}
+}
+
+func (w *Writer) flag() string {
 	if w.f.tpl != nil {
-		flag = "--template"
+		return "template"
 	}
-	return &FailedError{Flag: flag, Failed: w.failed, Of: w.docs}
+	return "jq"
 }
 
 // FailedError says that the expression failed on some documents (each was
 // reported and skipped): exit 1.
 type FailedError struct {
-	Flag       string
+	Flag, Noun string
 	Failed, Of int
 }
 
 func (e *FailedError) Error() string {
-	return fmt.Sprintf("%s failed on %d of %d documents (reported above)", e.Flag, e.Failed, e.Of)
+	return fmt.Sprintf("%s failed on %d of %d %ss (reported above)", e.Flag, e.Failed, e.Of, e.Noun)
 }

@@ -28,6 +28,11 @@ type batch struct {
 	verdict []uint8  // per line, set by check
 	errs    []error  // per malformed line, in order
 	fixed   [][]byte // per kept line with invalid UTF-8, in order: the line to write instead
+	// With --jq or --template, per kept line in order: what the formatter
+	// made of it (out[start of line i : outEnds[i]]) and its error.
+	out     []byte
+	outEnds []int
+	outErrs []error
 	done    chan struct{}
 }
 
@@ -35,6 +40,7 @@ func (b *batch) reset(src string) {
 	b.src = src
 	b.data, b.ends, b.nums, b.bad = b.data[:0], b.ends[:0], b.nums[:0], b.bad[:0]
 	b.verdict, b.errs, b.fixed = b.verdict[:0], b.errs[:0], b.fixed[:0]
+	b.out, b.outEnds, b.outErrs = b.out[:0], b.outEnds[:0], b.outErrs[:0]
 	b.done = make(chan struct{})
 }
 
@@ -62,6 +68,16 @@ func (b *batch) check(sel *selector) {
 		case fixed != nil:
 			b.verdict[i] |= fixedLine
 			b.fixed = append(b.fixed, fixed)
+		}
+		if sel.formatter != nil && (v == keep || v == keepCounted) {
+			line := b.data[start:end]
+			if fixed != nil {
+				line = fixed
+			}
+			var ferr error
+			b.out, ferr = sel.formatter.Append(b.out, line)
+			b.outEnds = append(b.outEnds, len(b.out))
+			b.outErrs = append(b.outErrs, ferr)
 		}
 		start = end
 	}
@@ -153,7 +169,7 @@ func (rr *rawReplay) writeOldest() error {
 	if rr.stopped {
 		return errStop
 	}
-	start, nerr, nfix := 0, 0, 0
+	start, nerr, nfix, nout, outStart := 0, 0, 0, 0, 0
 	for i, end := range b.ends {
 		v := b.verdict[i]
 		line := b.data[start:end]
@@ -164,7 +180,13 @@ func (rr *rawReplay) writeOldest() error {
 		}
 		switch v {
 		case keep, keepCounted:
-			if err := rr.out.writeLine(line, nil, v); err != nil {
+			var f formatted
+			if rr.sel.formatter != nil {
+				f = formatted{out: b.out[outStart:b.outEnds[nout]], err: b.outErrs[nout]}
+				outStart = b.outEnds[nout]
+				nout++
+			}
+			if err := rr.out.writeLine(line, nil, f, v); err != nil {
 				if err == errStop {
 					rr.stopped = true
 				}

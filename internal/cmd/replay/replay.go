@@ -21,6 +21,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/format"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/jsonsafe"
 	"github.com/amusoft/tmsws/internal/record"
@@ -162,7 +163,8 @@ without --app-secret the secret is then a random one, printed there.`,
 		},
 	}
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelGlobsFlag, cmdutil.EventFlag, cmdutil.WhereFlag,
-		cmdutil.JSONFlag, cmdutil.PrettyFlag, cmdutil.OutputFlag, cmdutil.CountFlag, cmdutil.ShowProtocolFlag)
+		cmdutil.JSONFlag, cmdutil.PrettyFlag, cmdutil.OutputFlag, cmdutil.CountFlag, cmdutil.ShowProtocolFlag,
+		cmdutil.JQFlag, cmdutil.TemplateFlag)
 	fl := cmd.Flags()
 	fl.Float64Var(&opts.Speed, "speed", 0, "keep the recorded timing scaled by `X` (2 = twice as fast); 0 = as fast as possible")
 	fl.BoolVar(&opts.Realtime, "realtime", false, "keep the recorded timing (--speed 1)")
@@ -194,7 +196,7 @@ func (o *Options) validate(speedSet bool) error {
 		for _, fl := range []struct {
 			set  bool
 			name string
-		}{{o.JSON, "--json"}, {o.Pretty, "--pretty"}, {o.Output != "", "--output"}, {o.Count > 0, "--count"}, {o.ShowProtocol, "--show-protocol"}} {
+		}{{o.JSON, "--json"}, {o.Pretty, "--pretty"}, {o.Output != "", "--output"}, {o.Count > 0, "--count"}, {o.ShowProtocol, "--show-protocol"}, {o.JQ != "", "--jq"}, {o.Template != "", "--template"}} {
 			if fl.set {
 				return &cmdutil.UsageError{Msg: fl.name + " does not apply with --serve", Hint: "--serve plays the recording to Pusher clients; watch it with tmsws listen"}
 			}
@@ -257,6 +259,7 @@ func isDefault(typ string) bool { return record.IsDefaultType(typ) }
 type selector struct {
 	flt          *filter.Filter
 	showProtocol bool
+	formatter    *format.Formatter // --jq, --template; nil without
 }
 
 // verdicts of selector.check
@@ -306,22 +309,39 @@ func isCached(line []byte) bool {
 // sink is where the selected lines go: stdout (JSON lines or pretty) and
 // the --output file.
 type sink struct {
-	json   *record.Writer
-	pretty *render.Pretty
-	file   *record.Writer
-	count  int // counted records written (filter.Counts)
-	max    int // --count
+	json      *record.Writer
+	pretty    *render.Pretty
+	formatted *format.Writer // --jq, --template: instead of json
+	// formattedOut is the buffer under formatted.
+	formattedOut *bufio.Writer
+	file         *record.Writer
+	count        int // counted records written (filter.Counts)
+	max          int // --count
+}
+
+// formatted is what --jq or --template made of a line.
+type formatted struct {
+	out []byte
+	err error
 }
 
 // writeLine writes a selected line; r is its decoded record when the output
-// is pretty. It returns errStop once --count counted records are out.
-func (k *sink) writeLine(line []byte, r *record.Record, verdict uint8) error {
-	if k.pretty != nil {
+// is pretty, f what --jq or --template made of it. It returns errStop once
+// --count counted records are out.
+func (k *sink) writeLine(line []byte, r *record.Record, f formatted, verdict uint8) error {
+	switch {
+	case k.pretty != nil:
 		if err := k.pretty.Write(r); err != nil {
 			return err
 		}
-	} else if err := k.json.WriteLine(line); err != nil {
-		return fmt.Errorf("write output: %w", err)
+	case k.formatted != nil:
+		if err := k.formatted.WriteFormatted(f.out, f.err); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+	default:
+		if err := k.json.WriteLine(line); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
 	}
 	if k.file != nil {
 		if err := k.file.WriteLine(line); err != nil {
@@ -339,10 +359,17 @@ func (k *sink) writeLine(line []byte, r *record.Record, verdict uint8) error {
 
 func (k *sink) flush() error {
 	var err error
-	if k.pretty != nil {
+	switch {
+	case k.pretty != nil:
 		err = k.pretty.Flush()
-	} else if err = k.json.Flush(); err != nil {
-		err = fmt.Errorf("write output: %w", err)
+	case k.formatted != nil:
+		if err = k.formattedOut.Flush(); err != nil {
+			err = fmt.Errorf("write output: %w", err)
+		}
+	default:
+		if err = k.json.Flush(); err != nil {
+			err = fmt.Errorf("write output: %w", err)
+		}
 	}
 	if k.file != nil {
 		if ferr := k.file.Flush(); ferr != nil && err == nil {
@@ -374,7 +401,11 @@ func runReplay(ctx context.Context, opts *Options) error {
 		defer f.Close()
 		out.file = record.NewWriter(f)
 	}
-	if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
+	formatter := opts.Formatter(opts.IO, colorFlag)
+	if formatter != nil {
+		out.formattedOut = bufio.NewWriterSize(opts.IO.Out, 64<<10)
+		out.formatted = format.NewWriter(formatter, out.formattedOut, opts.IO.ErrOut)
+	} else if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
 		out.pretty = render.NewPretty(bufio.NewWriterSize(opts.IO.Out, 64<<10), render.Options{
 			Color:    opts.IO.ColorEnabled(colorFlag, opts.IO.OutTTY),
 			Location: opts.Location,
@@ -384,7 +415,7 @@ func runReplay(ctx context.Context, opts *Options) error {
 		out.json = record.NewWriter(opts.IO.Out)
 	}
 
-	sel := &selector{flt: flt, showProtocol: opts.ShowProtocol}
+	sel := &selector{flt: flt, showProtocol: opts.ShowProtocol, formatter: formatter}
 	rep := &reporter{w: opts.IO.ErrOut}
 	if speed := opts.speed(); out.pretty != nil || speed > 0 {
 		err = replayDecoded(ctx, opts, sel, out, rep)
@@ -401,6 +432,8 @@ func runReplay(ctx context.Context, opts *Options) error {
 		return err
 	case rep.count > 0:
 		return &MalformedError{Lines: rep.count}
+	case out.formatted != nil:
+		return out.formatted.Err() // --jq or --template failed on some records
 	}
 	return nil
 }
@@ -442,7 +475,11 @@ func replayDecoded(ctx context.Context, opts *Options, sel *selector, out *sink,
 				return err
 			}
 		}
-		return out.writeLine(line, &r, verdict)
+		var f formatted
+		if sel.formatter != nil {
+			f.out, f.err = sel.formatter.Append(nil, line)
+		}
+		return out.writeLine(line, &r, f, verdict)
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/format"
 	"github.com/amusoft/tmsws/internal/pusher"
 	"github.com/amusoft/tmsws/internal/record"
 	"github.com/amusoft/tmsws/internal/stats"
@@ -40,8 +41,12 @@ type sink struct {
 
 	summary bool          // --json: keep the events for the summary
 	out     *bufio.Writer // stdout: the events as JSON lines without --json
-	events  [][]byte      // the matched records, for the summary
-	buf     []byte
+	// formatter is --jq or --template, for the events (through formatted,
+	// on out) or the summary; nil without.
+	formatter *format.Formatter
+	formatted *format.Writer
+	events    [][]byte // the matched records, for the summary
+	buf       []byte
 
 	socketID    string // of the latest connection; "" until connected
 	connectedAt time.Time
@@ -149,10 +154,17 @@ func (k *sink) event(r *record.Record) error {
 	k.matched++
 	k.stats.Shown(r)
 	k.buf = r.AppendJSON(k.buf[:0])
-	if k.summary {
+	switch {
+	case k.summary:
 		k.events = append(k.events, bytes.Clone(bytes.TrimSuffix(k.buf, []byte("\n"))))
-	} else if _, err := k.out.Write(k.buf); err != nil {
-		return fmt.Errorf("write stdout: %w", err)
+	case k.formatted != nil:
+		if err := k.formatted.Write(k.buf); err != nil {
+			return fmt.Errorf("write stdout: %w", err)
+		}
+	default:
+		if _, err := k.out.Write(k.buf); err != nil {
+			return fmt.Errorf("write stdout: %w", err)
+		}
 	}
 	return k.doneOrNot()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmdutil"
 	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/filter"
+	"github.com/amusoft/tmsws/internal/format"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/pusher"
 	"github.com/amusoft/tmsws/internal/stats"
@@ -134,7 +135,7 @@ Exit codes:
 		},
 	}
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelsFlag, cmdutil.ExpectFlag, cmdutil.WhereFlag, cmdutil.CountFlag,
-		cmdutil.JSONObjectFlag("the summary at the end, with the matched records,"))
+		cmdutil.JSONObjectFlag("the summary at the end, with the matched records,"), cmdutil.JQFlag, cmdutil.TemplateFlag)
 	fl := cmd.Flags()
 	fl.DurationVar(&opts.Timeout, "timeout", DefaultTimeout, "limit for everything: connecting, confirmations and expected events (exit 5 when over)")
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v)")
@@ -195,6 +196,9 @@ func Run(ctx context.Context, opts *Options) error {
 	defer cancel()
 	stdout := bufio.NewWriter(opts.IO.Out)
 	k := newSink(opts, start, flt, log, st, stdout)
+	if k.formatter = opts.Formatter(opts.IO, s.Color); k.formatter != nil && !opts.JSON {
+		k.formatted = format.NewWriter(k.formatter, stdout, opts.IO.ErrOut)
+	}
 	k.deadline, _ = runCtx.Deadline()
 	k.auth = authKind(authorizer)
 
@@ -222,6 +226,9 @@ func Run(ctx context.Context, opts *Options) error {
 		err = ctx.Err()
 	case runCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		err = k.timeoutError(url, opts.Timeout)
+	}
+	if err == nil && k.formatted != nil {
+		err = k.formatted.Err() // --jq or --template failed on some records
 	}
 	if err == nil {
 		log.Info("subscribe", "ok: "+k.achieved()+" ("+since(start, end)+" since start)")

@@ -1,6 +1,7 @@
 package subscribe
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,9 +89,22 @@ func (k *sink) summarize(end time.Time, err error) Summary {
 	return sum
 }
 
-// writeSummary prints the Summary as one JSON line.
+// writeSummary prints the Summary as one JSON line, or what --jq or
+// --template make of it.
 func (k *sink) writeSummary(w io.Writer, end time.Time, err error) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(k.summarize(end, err))
+	if err := enc.Encode(k.summarize(end, err)); err != nil {
+		return err
+	}
+	out := b.Bytes()
+	if k.formatter != nil {
+		var ferr error
+		if out, ferr = k.formatter.Append(nil, bytes.TrimSuffix(out, []byte("\n"))); ferr != nil {
+			return ferr
+		}
+	}
+	_, werr := w.Write(out)
+	return werr
 }
