@@ -286,6 +286,10 @@ func New(cfg Config) *Server {
 	routes.HandleFunc("GET /app/{key}", s.serveWS)
 	routes.HandleFunc("POST /apps/{app_id}/events", s.serveEvents)
 	routes.HandleFunc("POST /apps/{app_id}/batch_events", s.serveBatchEvents)
+	routes.HandleFunc("GET /apps/{app_id}/channels", s.serveChannels)
+	routes.HandleFunc("GET /apps/{app_id}/channels/{channel_name}", s.serveChannel)
+	routes.HandleFunc("GET /apps/{app_id}/channels/{channel_name}/users", s.serveChannelUsers)
+	routes.HandleFunc("GET /apps/{app_id}/connections", s.serveConnections)
 	if cfg.Path == "" {
 		routes.HandleFunc(AuthPath, s.serveAuth)
 		s.handler = routes
