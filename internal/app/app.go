@@ -27,6 +27,7 @@ import (
 	"github.com/amusoft/tmsws/internal/cmd/login"
 	"github.com/amusoft/tmsws/internal/cmd/ping"
 	"github.com/amusoft/tmsws/internal/cmd/replay"
+	schemacmd "github.com/amusoft/tmsws/internal/cmd/schema"
 	"github.com/amusoft/tmsws/internal/cmd/subscribe"
 	"github.com/amusoft/tmsws/internal/cmd/trigger"
 	"github.com/amusoft/tmsws/internal/cmd/version"
@@ -204,6 +205,7 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(ping.NewCmdPing(f, nil))
 	root.AddCommand(configcmd.NewCmdConfig(f))
 	root.AddCommand(version.NewCmdVersion(f, info))
+	root.AddCommand(schemacmd.NewCmdSchema(f))
 	addCompletion(root, f)
 	addHelpTopics(root)
 	return root
