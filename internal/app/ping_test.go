@@ -141,7 +141,7 @@ func TestPingCountsLostProbes(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
 	addr := probeProxy(t, srv, func(seq int64) int { return int(seq % 2) }) // every even probe dropped
-	res := apiCLI(t, addr).run("ping", "--count", "10", "--rate", "200", "--timeout", "300ms", "--json", "--max-loss", "0")
+	res := apiCLI(t, addr).run("ping", "--count", "10", "--rate", "200", "--timeout", "1s", "--json", "--max-loss", "0")
 	require.Equal(t, ExitTimeout, res.code, res.stderr)
 	r := pingReport(t, res)
 	assert.Equal(t, int64(10), r.Get("sent").Int(), r.Raw)
@@ -149,11 +149,11 @@ func TestPingCountsLostProbes(t *testing.T) {
 	assert.Equal(t, int64(5), r.Get("lost").Int(), r.Raw)
 	assert.Equal(t, int64(0), r.Get("duplicated").Int(), r.Raw)
 	assert.Equal(t, `["5 of 10 probes lost, over --max-loss 0"]`, r.Get("failures").Raw)
-	assert.Contains(t, res.stderr, "5 of 10 probes not received within --timeout 300ms of the last send")
+	assert.Contains(t, res.stderr, "5 of 10 probes not received within --timeout 1s of the last send")
 	assert.Contains(t, res.stderr, "error: ping gate exceeded: 5 of 10 probes lost, over --max-loss 0")
 
 	// A looser gate passes the same loss.
-	res = apiCLI(t, addr).run("ping", "--count", "10", "--rate", "200", "--timeout", "300ms", "--json", "--max-loss", "5")
+	res = apiCLI(t, addr).run("ping", "--count", "10", "--rate", "200", "--timeout", "1s", "--json", "--max-loss", "5")
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Equal(t, int64(5), pingReport(t, res).Get("lost").Int())
 }

@@ -36,6 +36,11 @@ const ProbeEvent = "tmsws-ping"
 // without -c; 8 random hex characters follow.
 const DefaultChannelPrefix = "private-tmsws-ping-"
 
+// minSubscribeWait is the least time the subscription is given to be
+// confirmed (more with a longer --timeout): a short --timeout is meant for
+// the probes.
+const minSubscribeWait = 10 * time.Second
+
 // Limits of the flags.
 const (
 	maxCount = 100000
@@ -132,7 +137,7 @@ report is printed, then tmsws exits with 5.`,
 	fl.StringVarP(&opts.Channel, "channel", "c", "", "channel to probe (default: a fresh "+DefaultChannelPrefix+"XXXXXXXX, signed with the app secret)")
 	fl.IntVar(&opts.Count, "count", 20, "how many probe events to publish")
 	fl.Float64Var(&opts.Rate, "rate", 10, "probes published per second")
-	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "how long to wait for the subscription, for the probes still out after the last send, and for each pong")
+	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "how long to wait after the last send for the probes still out, and for each pong (and for the subscription, at least 10s)")
 	fl.DurationVar(&opts.MaxP99, "max-p99", 0, "fail (exit 5) when the p99 latency is over this, e.g. 300ms (no gate unless given)")
 	fl.IntVar(&opts.MaxLoss, "max-loss", 0, "fail (exit 5) when more than this many probes are lost (no gate unless given)")
 	fl.IntVar(&opts.Pings, "pings", 3, "pusher:ping round trips timed at the end; 0 times none")
@@ -324,14 +329,15 @@ func (p *prober) ended(err error) error {
 // times the pongs.
 func (p *prober) probe(ctx context.Context) error {
 	opts := p.opts
-	timer := time.NewTimer(opts.Timeout)
+	subWait := max(opts.Timeout, minSubscribeWait)
+	timer := time.NewTimer(subWait)
 	defer timer.Stop()
 	select {
 	case <-p.subscribed:
 	case err := <-p.runErr:
 		return p.ended(err)
 	case <-timer.C:
-		return &cmdutil.TimeoutError{Msg: fmt.Sprintf("%s was not confirmed within --timeout %s", termsafe.Clip(p.channel, 64), opts.Timeout)}
+		return &cmdutil.TimeoutError{Msg: fmt.Sprintf("the subscription to %s was not confirmed within %s", termsafe.Clip(p.channel, 64), subWait)}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
