@@ -34,7 +34,8 @@ file in the repository, and check live or recorded events against it with
 any violation).`,
 		Example: `  tmsws schema infer session.jsonl -o chat.schema.json
   tmsws subscribe -c private-chat.42 --expect MessageSent --schema chat.schema.json   # exit 6 on a violation`,
-		Args: cmdutil.NoArgs,
+		Args: cmdutil.NoArgs, // a mistyped subcommand: exit 2 with a suggestion
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	cmd.AddCommand(NewCmdInfer(f, nil))
 	return cmd
