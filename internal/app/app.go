@@ -19,7 +19,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/cmd/channels"
 	configcmd "github.com/amusoft/tmsws/internal/cmd/config"
+	"github.com/amusoft/tmsws/internal/cmd/connections"
 	"github.com/amusoft/tmsws/internal/cmd/demo"
 	"github.com/amusoft/tmsws/internal/cmd/doctor"
 	"github.com/amusoft/tmsws/internal/cmd/helptopics"
@@ -201,6 +203,8 @@ colour-coded events to a terminal or JSON lines to jq, grep and files.`,
 	root.AddCommand(demo.NewCmdDemo(f, nil))
 	root.AddCommand(subscribe.NewCmdSubscribe(f, nil))
 	root.AddCommand(trigger.NewCmdTrigger(f, nil))
+	root.AddCommand(channels.NewCmdChannels(f, nil))
+	root.AddCommand(connections.NewCmdConnections(f, nil))
 	root.AddCommand(doctor.NewCmdDoctor(f, nil))
 	root.AddCommand(ping.NewCmdPing(f, nil))
 	root.AddCommand(configcmd.NewCmdConfig(f))
