@@ -288,6 +288,26 @@ func describe(k jsonschema.ErrorKind) string {
 		return "expected a " + clipText(k.Want, 40) + ", got " + value(k.Got)
 	case *kind.FalseSchema:
 		return "not allowed here"
+	case *kind.MinLength:
+		return "expected at least " + strconv.Itoa(k.Want) + " characters, got " + strconv.Itoa(k.Got)
+	case *kind.MaxLength:
+		return "expected at most " + strconv.Itoa(k.Want) + " characters, got " + strconv.Itoa(k.Got)
+	case *kind.MinItems:
+		return "expected at least " + strconv.Itoa(k.Want) + " items, got " + strconv.Itoa(k.Got)
+	case *kind.MaxItems:
+		return "expected at most " + strconv.Itoa(k.Want) + " items, got " + strconv.Itoa(k.Got)
+	case *kind.Pattern:
+		return "expected a match of " + clipText(k.Want, 60) + ", got " + value(k.Got)
+	case *kind.AdditionalProperties:
+		props := make([]string, 0, len(k.Properties))
+		for i, p := range k.Properties {
+			if i == 5 {
+				props = append(props, "…")
+				break
+			}
+			props = append(props, value(p))
+		}
+		return "unexpected properties " + strings.Join(props, ", ")
 	}
 	return clipText(k.LocalizedString(printer), 200)
 }

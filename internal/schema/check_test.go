@@ -47,7 +47,9 @@ const chatSchema = `{
         },
         "status": {"enum": ["sent", "read"]},
         "kind": {"const": "chat"},
-        "nothing": false
+        "nothing": false,
+        "n": {"multipleOf": 2},
+        "tags": {"type": "array", "maxItems": 1, "items": {"type": "string", "minLength": 2}}
       }
     },
     "MessagesRead": {"type": "object"},
@@ -71,6 +73,9 @@ func TestCheckMessages(t *testing.T) {
 		{"const", `{"message":{"user_id":8,"content":"hi"},"kind":"news"}`, []string{`/kind: expected "chat", got "news"`}},
 		{"format", `{"message":{"user_id":8,"content":"hi","created_at":"yesterday"}}`, []string{`/message/created_at: expected a date-time, got "yesterday"`}},
 		{"false schema", `{"message":{"user_id":8,"content":"hi"},"nothing":1}`, []string{"/nothing: not allowed here"}},
+		{"other keywords in the validator's words", `{"message":{"user_id":8,"content":"hi"},"tags":["a","bc"]}`,
+			[]string{"/tags/0: expected at least 2 characters, got 1", "/tags: expected at most 1 items, got 2"}},
+		{"the rest in the validator's words", `{"message":{"user_id":8,"content":"hi"},"n":7}`, []string{"/n: multipleOf: got 7, want 2"}},
 		{"root", `"just text"`, []string{"/: expected object, got string"}},
 		{"no data", "", []string{"/: expected object, got null"}},
 		{"pointer escapes", `{"message":{"user_id":8,"content":"hi","a/b~c":"x"}}`, []string{"/message/a~1b~0c: expected integer, got string"}},
@@ -138,6 +143,9 @@ func TestCheckIsBoundedAndEscaped(t *testing.T) {
 	assert.Contains(t, got[0], "/kkkk")
 
 	got, _ = set.Check("E", []byte(`{"\u001b]52;c;x\u0007":"b"}`))
+	set2 := loadDoc(t, []byte(`{"$defs":{"E":{"additionalProperties":false,"properties":{"s":{"pattern":"^a+$"}}}}}`))
+	v, _ := set2.Check("E", []byte(`{"s":"b","x":1,"y":2}`))
+	assert.Equal(t, []string{`/: unexpected properties "x", "y"`, `/s: expected a match of ^a+$, got "b"`}, v)
 	require.Len(t, got, 1)
 	assert.NotContains(t, got[0], "\x1b")
 	assert.NotContains(t, got[0], "\x07")
@@ -155,7 +163,11 @@ func TestCheckConcurrently(t *testing.T) {
 			for i := range 200 {
 				data := fmt.Sprintf(`{"message":{"user_id":%d,"content":"hi"}}`, i)
 				want := []string(nil)
-				if (g+i)%2 == 0 {
+				if (g+i)%3 == 1 {
+					data = fmt.Sprintf(`{"message":{"user_id":%d,"content":"hi"},"tags":["a"]}`, i)
+					want = []string{"/tags/0: expected at least 2 characters, got 1"}
+				}
+				if (g+i)%3 == 0 {
 					data = fmt.Sprintf(`{"message":{"user_id":"%d"}}`, i)
 					want = []string{"/message/user_id: expected integer, got string", "/message: missing required property content"}
 				}
