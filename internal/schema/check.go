@@ -299,8 +299,10 @@ func describe(k jsonschema.ErrorKind) string {
 	case *kind.Pattern:
 		return "expected a match of " + clipText(k.Want, 60) + ", got " + value(k.Got)
 	case *kind.AdditionalProperties:
-		props := make([]string, 0, len(k.Properties))
-		for i, p := range k.Properties {
+		names := append([]string(nil), k.Properties...)
+		sort.Strings(names) // the validator lists them in map order
+		props := make([]string, 0, len(names))
+		for i, p := range names {
 			if i == 5 {
 				props = append(props, "…")
 				break
