@@ -253,7 +253,7 @@ func encode(v any) []byte {
 
 func (o *Options) printList(chs []pusherapi.Channel) error {
 	if len(chs) == 0 {
-		if o.IO.ErrTTY {
+		if o.IO.OutTTY || o.IO.ErrTTY {
 			what := "no occupied channels"
 			if o.Prefix != "" {
 				what += " whose name starts with " + strconv.Quote(o.Prefix)
