@@ -2,6 +2,8 @@ package record
 
 import (
 	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +80,38 @@ func TestAppendViolationsWithoutViolationsAllocatesNothing(t *testing.T) {
 	assert.Zero(t, allocs)
 	assert.Equal(t, &line[0], &out[0])
 	assert.Len(t, out, len(line))
+}
+
+// FuzzAppendViolations: whatever record line replay passes through, the
+// line with violations added decodes to the same record with them.
+func FuzzAppendViolations(f *testing.F) {
+	for _, s := range fuzzLines() {
+		if len(s) < 1<<16 {
+			f.Add(s, "/a: expected integer, got string")
+		}
+	}
+	f.Add(`{"a":1}`+"\r\n", "x\x00\xff\"")
+	f.Add(`{ }`, "")
+	f.Fuzz(func(t *testing.T, line, v string) {
+		before, err := Decode([]byte(line))
+		if err != nil || before.Violations != nil || strings.Contains(line, `"violations"`) {
+			return
+		}
+		got := AppendViolations([]byte(line), []string{v, "second"})
+		after, err := Decode(got)
+		if err != nil {
+			t.Fatalf("%q with violations: %v: %q", line, err, got)
+		}
+		var w string // v as AppendString writes it: each invalid byte a U+FFFD
+		if err := json.Unmarshal(AppendString(nil, v), &w); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{w, "second"}; !reflect.DeepEqual(after.Violations, want) {
+			t.Fatalf("violations %q, want %q", after.Violations, want)
+		}
+		after.Violations = nil
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("the rest changed: %+v, want %+v", after, before)
+		}
+	})
 }
