@@ -123,6 +123,7 @@ func (r *Record) setField(key string, v gjson.Result) error {
 			return fmt.Errorf("violations is %s, not an array of strings", describe(v))
 		}
 		var err error
+		r.Violations = nil // a key given twice: the last one, as for the other fields
 		v.ForEach(func(_, s gjson.Result) bool {
 			if s.Type != gjson.String {
 				err = fmt.Errorf("violations holds %s, not only strings", describe(s))

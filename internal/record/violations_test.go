@@ -43,6 +43,9 @@ func TestDecodeViolationsOfTheWrongType(t *testing.T) {
 	r, err = Decode([]byte(`{"violations":[]}`))
 	require.NoError(t, err)
 	assert.Empty(t, r.Violations)
+	r, err = Decode([]byte(`{"violations":["old"],"violations":["new"]}`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"new"}, r.Violations, "the last of a key given twice")
 }
 
 func TestAppendViolations(t *testing.T) {
