@@ -19,7 +19,8 @@ import (
 // The signed HTTP API of Pusher Channels (pusher-protocol.md §9): the
 // publishing half, POST /apps/{id}/events and /apps/{id}/batch_events, so
 // that a Laravel app (the pusher broadcaster pointed at this server) or
-// tmsws trigger can publish into it. Requests are checked as Pusher checks
+// tmsws trigger can publish into it; the read half (GET channels, users,
+// connections) is in httpapi_get.go. Requests are checked as Pusher checks
 // them; refusals are JSON {"error":"...","code":N} like Soketi's.
 
 // Limits of the HTTP API (pusher-protocol.md §11).
