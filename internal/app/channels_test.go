@@ -61,6 +61,10 @@ func TestChannelsAgainstTheEmbeddedServer(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, `{"id":"9"}`+"\n", r.stdout)
 
+	r = c.run("channels", "users", "presence-room.1", "--template", "user {{.id}}\n")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "user 9\n", r.stdout)
+
 	r = c.run("connections")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, `{"connections":2}`+"\n", r.stdout)

@@ -95,6 +95,8 @@ id with 4, a missing app id or secret with 2.`,
 	fl.StringVar(&opts.Prefix, "prefix", "", "only channels whose name starts with `PREFIX`, e.g. presence- or private-chat. (the HTTP API's filter_by_prefix)")
 	fl.String(config.FlagAppID, "", appIDHelp)
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.JSONFlag, cmdutil.JQFlag, cmdutil.TemplateFlag)
+	fl.Lookup("json").Usage = "one JSON object per channel and line (the default when stdout is not a terminal)"
+	formatHelp(cmd, "each JSON channel", ".channel", "{{.channel}} {{.subscription_count}}")
 	cmd.AddCommand(newCmdInfo(f, runF), newCmdUsers(f, runF))
 	return cmd
 }
@@ -130,6 +132,7 @@ one JSON object {"channel","occupied","subscription_count","user_count","cache"}
 	fl.BoolVar(&opts.JSON, "json", false, "print the channel as one JSON object (the default when stdout is not a terminal)")
 	fl.String(config.FlagAppID, "", appIDHelp)
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.JQFlag, cmdutil.TemplateFlag)
+	formatHelp(cmd, "the JSON channel object", ".user_count", "{{.channel}}: {{.user_count}} users")
 	return cmd
 }
 
@@ -163,7 +166,16 @@ with 2. An empty channel prints nothing.`,
 	fl.BoolVar(&opts.JSON, "json", false, `one JSON object {"id":"..."} per user and line, instead of bare ids`)
 	fl.String(config.FlagAppID, "", appIDHelp)
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.JQFlag, cmdutil.TemplateFlag)
+	formatHelp(cmd, `each JSON user object {"id":"..."}`, ".id", "user {{.id}}")
 	return cmd
+}
+
+// formatHelp says what --jq and --template apply to here, with examples
+// that work on it (the shared help's examples are about event records).
+func formatHelp(cmd *cobra.Command, doc, jq, tpl string) {
+	fl := cmd.Flags()
+	fl.Lookup("jq").Usage = "print " + doc + " through the jq `EXPR` instead (gojq; strings raw, other values as compact JSON), e.g. --jq " + jq
+	fl.Lookup("template").Usage = "print " + doc + " through the Go template `TPL` instead (helpers: color, timeago, truncate, json, short, join), e.g. --template '" + tpl + "'"
 }
 
 func oneChannel(sub string) cobra.PositionalArgs {
