@@ -39,9 +39,11 @@ type Options struct {
 // Formatter runs one jq expression or one template on each document. It is
 // safe for concurrent use: replay formats on several goroutines.
 type Formatter struct {
-	code *gojq.Code
-	tpl  *template.Template
-	opts Options
+	code   *gojq.Code
+	needle []byte      // what a document must hold to give output (prefilter.go); nil: no such rule
+	proj   *projection // the part of a document the expression sees (project.go); nil: all of it
+	tpl    *template.Template
+	opts   Options
 }
 
 // Error is a --jq or --template that does not compile: bad usage (exit 2).
@@ -78,11 +80,11 @@ func Compile(jq, tpl string, opts Options) (*Formatter, error) {
 	case jq != "" && tpl != "":
 		return nil, &Error{Flag: "--jq", Msg: "--jq and --template exclude each other", Hint: "give one of them"}
 	case jq != "":
-		code, err := compileJQ(jq)
+		code, q, err := compileJQ(jq)
 		if err != nil {
 			return nil, err
 		}
-		return &Formatter{code: code, opts: opts}, nil
+		return &Formatter{code: code, needle: needleOf(q), proj: projectionOf(q), opts: opts}, nil
 	case tpl != "":
 		t, err := template.New("template").Option("missingkey=zero").Funcs(funcs(opts)).Parse(tpl)
 		if err != nil {
@@ -96,7 +98,7 @@ func Compile(jq, tpl string, opts Options) (*Formatter, error) {
 
 const jqManual = "jq's syntax is in its manual: https://jqlang.org/manual/"
 
-func compileJQ(expr string) (*gojq.Code, error) {
+func compileJQ(expr string) (*gojq.Code, *gojq.Query, error) {
 	q, err := gojq.Parse(expr)
 	if err != nil {
 		e := &Error{Flag: "--jq", Msg: err.Error()}
@@ -105,15 +107,15 @@ func compileJQ(expr string) (*gojq.Code, error) {
 			e.Msg = fmt.Sprintf("%s at column %d of %q", err.Error(), columnOf(expr, pe.Offset), expr)
 		}
 		e.Hint = jqManual
-		return nil, e
+		return nil, nil, e
 	}
 	// No environment: $ENV and env would hand TMSWS_TOKEN and
 	// TMSWS_APP_SECRET to the output.
 	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
 	if err != nil {
-		return nil, &Error{Flag: "--jq", Msg: err.Error(), Hint: jqManual}
+		return nil, nil, &Error{Flag: "--jq", Msg: err.Error(), Hint: jqManual}
 	}
-	return code, nil
+	return code, q, nil
 }
 
 // columnOf is the 1-based column of the character before byte offset
@@ -137,11 +139,20 @@ func columnOf(expr string, offset int) int {
 	return n
 }
 
-// Append appends what doc (one JSON value) gives: zero or more lines, each
-// ending in a newline. A runtime error of the expression or template (a
+// Append appends what doc (one valid JSON value: a record, a channel, a
+// summary) gives: zero or more lines, each ending in a newline. A runtime error of the expression or template (a
 // field of a string, say) is returned; dst then holds the lines before it.
 func (f *Formatter) Append(dst, doc []byte) ([]byte, error) {
-	v, err := decode(doc)
+	if f.needle != nil && !mayPrint(f.needle, doc) {
+		return dst, nil
+	}
+	var v any
+	var err error
+	if f.proj != nil {
+		v, err = decodeProjected(doc, f.proj)
+	} else {
+		v, err = decode(doc)
+	}
 	if err != nil {
 		return dst, fmt.Errorf("decode the record: %w", err)
 	}
