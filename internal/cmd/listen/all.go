@@ -259,6 +259,7 @@ func (d *discovery) poll(ctx context.Context, c subscriber) error {
 		joined = append(joined, name)
 	}
 	slices.Sort(joined)
+	left := map[string]bool{}
 	for _, name := range joined {
 		if ch := seen[name]; ch != nil && ch.Occupied && !onlyObserver(ch) {
 			d.joined[name] = time.Time{}
@@ -276,13 +277,14 @@ func (d *discovery) poll(ctx context.Context, c subscriber) error {
 			return err
 		}
 		delete(d.joined, name)
+		left[name] = true // the list still counts us: not joined again below
 		d.line(d.minus, "- ", name)
 	}
 
 	for i := range list {
 		ch := &list[i]
 		name := ch.Name
-		if _, ok := d.joined[name]; ok || !ch.Occupied || d.static[name] || d.refused[name] || !d.match(name) {
+		if _, ok := d.joined[name]; ok || left[name] || !ch.Occupied || d.static[name] || d.refused[name] || !d.match(name) {
 			continue
 		}
 		if strings.HasPrefix(name, auth.EncryptedPrefix) && !d.encrypt {

@@ -1,0 +1,280 @@
+package listen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amusoft/tmsws/internal/auth"
+	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/iostreams"
+	"github.com/amusoft/tmsws/internal/pusher"
+	"github.com/amusoft/tmsws/internal/pusherapi"
+	"github.com/amusoft/tmsws/internal/record"
+)
+
+func TestListenAllFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parse(t, "--all", "private-chat.*", "presence-*", "--discover-every", "500ms", "-c", "chat")
+	require.NoError(t, err)
+	assert.True(t, o.All)
+	assert.Equal(t, []string{"private-chat.*", "presence-*"}, o.Globs)
+	assert.Equal(t, 500*time.Millisecond, o.DiscoverEvery)
+	assert.Equal(t, []string{"chat"}, o.Channels)
+
+	o, err = parse(t, "--all")
+	require.NoError(t, err, "--all needs no -c")
+	assert.Empty(t, o.Globs)
+	assert.Equal(t, 2*time.Second, o.DiscoverEvery)
+}
+
+func TestListenAllUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"private-chat.*"}, `unexpected argument "private-chat.*"`},
+		{[]string{"-c", "chat", "--discover-every", "1s"}, "--discover-every needs --all"},
+		{[]string{"--all", "--discover-every", "0s"}, "--discover-every must be positive"},
+		{[]string{"--all", "private-[chat"}, "malformed glob"},
+		{[]string{"--all", ""}, "empty pattern"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			_, err := parse(t, tt.args...)
+			var ue *cmdutil.UsageError
+			require.ErrorAs(t, err, &ue)
+			assert.Contains(t, ue.Msg, tt.msg)
+		})
+	}
+}
+
+// fakeAPI answers Channels with what the test set.
+type fakeAPI struct {
+	mu    sync.Mutex
+	chans []pusherapi.Channel
+	err   error
+}
+
+func (f *fakeAPI) set(err error, chans ...pusherapi.Channel) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chans, f.err = chans, err
+}
+
+func (f *fakeAPI) Channels(context.Context, string) ([]pusherapi.Channel, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]pusherapi.Channel(nil), f.chans...), f.err
+}
+
+// fakeClient records Subscribe and Unsubscribe calls.
+type fakeClient struct {
+	calls  []string
+	refuse map[string]bool
+}
+
+func (f *fakeClient) Subscribe(_ context.Context, ch string) error {
+	f.calls = append(f.calls, "+"+ch)
+	if f.refuse[ch] {
+		return &pusher.SubscriptionError{Channel: ch, Err: &auth.Error{Kind: auth.Forbidden, Status: 403}}
+	}
+	return nil
+}
+
+func (f *fakeClient) Unsubscribe(_ context.Context, ch string) error {
+	f.calls = append(f.calls, "-"+ch)
+	return nil
+}
+
+func (f *fakeClient) take() []string {
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+type nopLog struct{ warns []string }
+
+func (l *nopLog) Info(string, string)       {}
+func (l *nopLog) Warn(_ string, msg string) { l.warns = append(l.warns, msg) }
+func (l *nopLog) Debug(string, string)      {}
+
+func count(n int) *int { return &n }
+
+func occupied(name string, subs int) pusherapi.Channel {
+	return pusherapi.Channel{Name: name, Occupied: true, SubscriptionCount: count(subs)}
+}
+
+type discoveryTest struct {
+	d      *discovery
+	api    *fakeAPI
+	client *fakeClient
+	status *bytes.Buffer
+	log    *nopLog
+	clock  time.Time
+}
+
+func newDiscoveryTest(globs []string, static ...string) *discoveryTest {
+	dt := &discoveryTest{api: &fakeAPI{}, client: &fakeClient{refuse: map[string]bool{}}, status: &bytes.Buffer{}, log: &nopLog{},
+		clock: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	dt.d = &discovery{api: dt.api, globs: globs, every: time.Second, grace: 2 * time.Second, static: map[string]bool{},
+		log: dt.log, status: dt.status, plus: iostreams.Color(false), minus: iostreams.Color(false),
+		now: func() time.Time { return dt.clock }, kick: make(chan struct{}, 1), joined: map[string]time.Time{}, refused: map[string]bool{}}
+	for _, ch := range static {
+		dt.d.static[ch] = true
+	}
+	return dt
+}
+
+// poll advances the clock by a second and polls.
+func (dt *discoveryTest) poll(t *testing.T) []string {
+	t.Helper()
+	dt.clock = dt.clock.Add(time.Second)
+	require.NoError(t, dt.d.poll(context.Background(), dt.client))
+	return dt.client.take()
+}
+
+func (dt *discoveryTest) lines() string {
+	s := dt.status.String()
+	dt.status.Reset()
+	return s
+}
+
+func TestDiscoveryJoinsNewChannelsThatMatch(t *testing.T) {
+	t.Parallel()
+	dt := newDiscoveryTest([]string{"private-chat.*", "presence-*"}, "private-chat.1")
+	dt.api.set(nil,
+		occupied("news", 1), // no glob matches
+		occupied("presence-room", 1),
+		occupied("private-chat.1", 2),             // a -c channel: the client has it
+		occupied("private-chat.7", 1),             // someone else is there
+		pusherapi.Channel{Name: "private-chat.8"}, // not occupied
+	)
+	assert.Equal(t, []string{"+presence-room", "+private-chat.7"}, dt.poll(t))
+	assert.Equal(t, "+ presence-room\n+ private-chat.7\n", dt.lines())
+	assert.Empty(t, dt.poll(t), "joined once")
+
+	all := newDiscoveryTest(nil)
+	all.api.set(nil, occupied("news", 1), occupied("private-encrypted-a", 1), occupied("private-encrypted-b", 1))
+	assert.Equal(t, []string{"+news"}, all.poll(t), "no glob: every channel, but encrypted ones need the master key")
+	all.poll(t)
+	assert.Len(t, all.log.warns, 1, "one warning for the encrypted channels")
+	assert.Contains(t, all.log.warns[0], "--encryption-master-key")
+
+	all.d.encrypt = true
+	assert.Equal(t, []string{"+private-encrypted-a", "+private-encrypted-b"}, all.poll(t))
+}
+
+func TestDiscoveryLeavesAVacatedChannelAfterTheGrace(t *testing.T) {
+	t.Parallel()
+	dt := newDiscoveryTest(nil)
+	dt.api.set(nil, occupied("chat", 1))
+	assert.Equal(t, []string{"+chat"}, dt.poll(t))
+	dt.lines()
+
+	dt.api.set(nil, occupied("chat", 2))
+	assert.Empty(t, dt.poll(t), "someone and us")
+	dt.api.set(nil, occupied("chat", 1))
+	assert.Empty(t, dt.poll(t), "only us: the grace starts")
+	assert.Empty(t, dt.poll(t), "1s of 2s")
+	dt.api.set(nil, occupied("chat", 2))
+	assert.Empty(t, dt.poll(t), "back in use: the grace starts again later")
+	dt.api.set(nil, occupied("chat", 1))
+	assert.Empty(t, dt.poll(t))
+	assert.Empty(t, dt.poll(t))
+	assert.Equal(t, []string{"-chat"}, dt.poll(t), "2s only us: left")
+	assert.Equal(t, "- chat\n", dt.lines())
+
+	dt.api.set(nil)
+	assert.Empty(t, dt.poll(t), "gone and not ours: nothing to do")
+	dt.api.set(nil, occupied("chat", 1))
+	assert.Equal(t, []string{"+chat"}, dt.poll(t), "it came back")
+
+	// Gone from the list counts as vacant; a presence channel with only
+	// the observer too.
+	dt.api.set(nil)
+	dt.poll(t)
+	dt.poll(t)
+	assert.Equal(t, []string{"-chat"}, dt.poll(t))
+
+	dt.api.set(nil, pusherapi.Channel{Name: "presence-room", Occupied: true, UserCount: count(2)})
+	assert.Equal(t, []string{"+presence-room"}, dt.poll(t))
+	dt.api.set(nil, pusherapi.Channel{Name: "presence-room", Occupied: true, UserCount: count(1)})
+	dt.poll(t)
+	dt.poll(t)
+	assert.Equal(t, []string{"-presence-room"}, dt.poll(t))
+}
+
+func TestDiscoveryRefusedChannelsAreNotRetriedUntilTheyComeBack(t *testing.T) {
+	t.Parallel()
+	dt := newDiscoveryTest(nil)
+	dt.client.refuse["private-no"] = true
+	dt.api.set(nil, occupied("private-no", 1))
+	assert.Equal(t, []string{"+private-no"}, dt.poll(t))
+	assert.Empty(t, dt.lines(), "no + line for a refused channel")
+	assert.Empty(t, dt.poll(t), "not asked again")
+	dt.api.set(nil)
+	dt.poll(t)
+	dt.api.set(nil, occupied("private-no", 1))
+	assert.Equal(t, []string{"+private-no"}, dt.poll(t), "asked again once it came back")
+
+	// A refusal by the server comes through the sink.
+	dt.client.refuse = nil
+	dt.api.set(nil, occupied("private-late", 1))
+	assert.Equal(t, []string{"+private-late"}, dt.poll(t))
+	sink := dt.d.wrap(nopSink{})
+	require.NoError(t, sink.Write(&record.Record{Type: record.TypeSubscriptionError, Channel: "private-late"}))
+	assert.Empty(t, dt.poll(t))
+	dt.api.set(nil, occupied("private-late", 5))
+	assert.Empty(t, dt.poll(t), "refused: neither left nor joined again")
+}
+
+type nopSink struct{}
+
+func (nopSink) Write(*record.Record) error { return nil }
+func (nopSink) Flush() error               { return nil }
+
+func TestDiscoveryPollsAfterConnectAndWarnsOnFailures(t *testing.T) {
+	t.Parallel()
+	dt := newDiscoveryTest(nil)
+	dt.d.every = time.Hour // only the kicks poll
+	boom := errors.New("connection refused")
+	dt.api.set(boom)
+	assert.ErrorIs(t, dt.d.start(context.Background(), dt.client), boom, "the first poll's failure ends listen")
+
+	dt.api.set(nil)
+	client := &syncClient{calls: make(chan string, 10)}
+	require.NoError(t, dt.d.start(context.Background(), client))
+	defer dt.d.stop()
+	dt.api.set(nil, occupied("chat", 1))
+	sink := dt.d.wrap(nopSink{})
+	require.NoError(t, sink.Write(&record.Record{Type: record.TypeConnected}))
+	select {
+	case call := <-client.calls:
+		assert.Equal(t, "+chat", call, "a connected record polls at once")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no poll within 10s of a connected record")
+	}
+}
+
+// syncClient hands the calls to the test as they happen.
+type syncClient struct{ calls chan string }
+
+func (s *syncClient) Subscribe(_ context.Context, ch string) error {
+	s.calls <- "+" + ch
+	return nil
+}
+
+func (s *syncClient) Unsubscribe(_ context.Context, ch string) error {
+	s.calls <- "-" + ch
+	return nil
+}
