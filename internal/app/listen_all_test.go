@@ -60,6 +60,9 @@ func listenAllScenario(t *testing.T, addr, authURL, key string, publish func(cha
 	waitStderr(t, r, "+ "+pres+"\n")
 	waitStderr(t, r, "subscribed "+chat+"\n")
 	waitStderr(t, r, "subscribed "+pres+" (2 present") // b and the observer
+	users := c.run("channels", "users", pres)
+	require.Equal(t, 0, users.code, users.stderr)
+	assert.Contains(t, strings.Fields(users.stdout), "tmsws-observer", "the presence member of listen --all")
 
 	publish(chat, "MessageSent", `{"message":{"id":7}}`)
 	waitFor(t, r, `"channel":"`+chat+`"`)
@@ -161,4 +164,26 @@ func TestListenAllExitCodes(t *testing.T) {
 			assert.NotContains(t, res.stderr, "connecting to", "the first poll comes before the connection")
 		})
 	}
+}
+
+// After a reconnect the channels are listed at once, not a --discover-every
+// later.
+func TestListenAllPollsAfterAReconnect(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	c := apiCLI(t, srv.Addr())
+	id := uniqueName(t)
+	r := c.start("listen", "--all", "--discover-every", "1h", "--json")
+	waitStderr(t, r, "connected (socket")
+	ours, err := srv.WaitConn(ctxT(t), 1)
+	require.NoError(t, err)
+
+	js := pusherjstest.Start(t, pusherjstest.Target{Host: "127.0.0.1", Port: portOf(t, srv.Addr()), Key: "app-key"}, "pusherjs/channels")
+	js.Command("sub a late-" + id)
+	js.NextOf("a", "subscribed")
+	ours.Close(4200, "restart") // reconnect at once
+	waitStderr(t, r, "+ late-"+id+"\n")
+	r.cancel()
+	r.wait(t)
+	js.Command("done")
 }
