@@ -102,11 +102,30 @@ func (f *fakeClient) take() []string {
 	return c
 }
 
-type nopLog struct{ warns []string }
+type nopLog struct {
+	mu           sync.Mutex
+	infos, warns []string
+}
 
-func (l *nopLog) Info(string, string)       {}
-func (l *nopLog) Warn(_ string, msg string) { l.warns = append(l.warns, msg) }
-func (l *nopLog) Debug(string, string)      {}
+func (l *nopLog) Info(_ string, msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.infos = append(l.infos, msg)
+}
+
+func (l *nopLog) Warn(_ string, msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.warns = append(l.warns, msg)
+}
+
+func (l *nopLog) Debug(string, string) {}
+
+func (l *nopLog) lines() (infos, warns []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.infos...), append([]string(nil), l.warns...)
+}
 
 func count(n int) *int { return &n }
 
@@ -277,4 +296,59 @@ func (s *syncClient) Subscribe(_ context.Context, ch string) error {
 func (s *syncClient) Unsubscribe(_ context.Context, ch string) error {
 	s.calls <- "-" + ch
 	return nil
+}
+
+// scriptedAPI answers its first call with no channel, calls 2 to 5 with an
+// error, and every later one with chat.
+type scriptedAPI struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (a *scriptedAPI) Channels(context.Context, string) ([]pusherapi.Channel, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	switch {
+	case a.calls == 1:
+		return nil, nil
+	case a.calls <= 5:
+		return nil, errors.New("503 Service Unavailable")
+	}
+	return []pusherapi.Channel{occupied("chat", 1)}, nil
+}
+
+// A failing poll in the background is one warning (not one per poll), and
+// the next poll tries again; its recovery is said once.
+func TestDiscoveryWarnsOnceWhileListingFails(t *testing.T) {
+	t.Parallel()
+	dt := newDiscoveryTest(nil)
+	dt.d.api = &scriptedAPI{}
+	dt.d.every = time.Millisecond
+	client := &syncClient{calls: make(chan string, 10)}
+	require.NoError(t, dt.d.start(context.Background(), client))
+	select {
+	case call := <-client.calls:
+		assert.Equal(t, "+chat", call, "tried again after the failures")
+	case <-time.After(10 * time.Second):
+		t.Fatal("chat was not joined within 10s")
+	}
+	// A few more good polls: the recovery is still said only once.
+	api := dt.d.api.(*scriptedAPI)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(10 * time.Second); ; <-tick.C {
+		api.mu.Lock()
+		n := api.calls
+		api.mu.Unlock()
+		if n >= 9 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no 9 polls within 10s")
+	}
+	dt.d.stop()
+	infos, warns := dt.log.lines()
+	require.Len(t, warns, 1, "one warning for the same failure")
+	assert.Contains(t, warns[0], "503 Service Unavailable")
+	assert.Equal(t, []string{"listing the channels works again"}, infos)
 }
