@@ -145,6 +145,15 @@ func (a *allAuthorizer) Authorize(ctx context.Context, socketID, channel string)
 	return a.signer.Authorize(ctx, socketID, channel)
 }
 
+// Via is how both authorize, for the [auth] lines, when it is the same
+// way ("" when the -c channels go through the endpoint).
+func (a *allAuthorizer) Via() string {
+	if v, ok := a.given.(interface{ Via() string }); ok && v.Via() == a.signer.Via() {
+		return v.Via()
+	}
+	return ""
+}
+
 // wrap returns the client's sink: sink, watched for connected records
 // (poll at once) and refusals of discovered channels. A nil discovery
 // returns sink itself.

@@ -352,3 +352,18 @@ func TestDiscoveryWarnsOnceWhileListingFails(t *testing.T) {
 	assert.Contains(t, warns[0], "503 Service Unavailable")
 	assert.Equal(t, []string{"listing the channels works again"}, infos)
 }
+
+func TestAllAuthorizerRoutesByChannel(t *testing.T) {
+	t.Parallel()
+	given := &auth.Endpoint{URL: "http://127.0.0.1:1/broadcasting/auth"}
+	signer := &auth.Signer{Key: "app-key", Secret: "app-secret", UserID: ObserverID}
+	a := &allAuthorizer{static: map[string]bool{"private-mine": true}, given: given, signer: signer}
+	res, err := a.Authorize(context.Background(), "1.2", "presence-found")
+	require.NoError(t, err, "a discovered channel is signed locally")
+	assert.Contains(t, res.ChannelData, ObserverID)
+	_, err = a.Authorize(context.Background(), "1.2", "private-mine")
+	require.Error(t, err, "a -c channel goes to its endpoint (nothing listens there)")
+	assert.Empty(t, a.Via(), "two ways: the [auth] line names neither")
+	a.given = &auth.Signer{Key: "app-key", Secret: "app-secret"}
+	assert.Equal(t, signer.Via(), a.Via())
+}
