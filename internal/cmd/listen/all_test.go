@@ -22,8 +22,9 @@ import (
 
 func TestListenAllFlags(t *testing.T) {
 	t.Parallel()
-	o, err := parse(t, "--all", "private-chat.*", "presence-*", "--discover-every", "500ms", "-c", "chat")
+	o, err := parse(t, "--all", "private-chat.*", "presence-*", "--discover-every", "500ms", "-c", "chat", "--app-id", "42")
 	require.NoError(t, err)
+	assert.Equal(t, "42", o.Settings.AppID)
 	assert.True(t, o.All)
 	assert.Equal(t, []string{"private-chat.*", "presence-*"}, o.Globs)
 	assert.Equal(t, 500*time.Millisecond, o.DiscoverEvery)

@@ -96,6 +96,9 @@ apply as always.`,
   tmsws listen -c presence-chat.42 -e 'member_*'
   tmsws listen -c private-chat.42 -e .message.sent
   tmsws listen -c private-chat.42 --where data.message.user_id=8 -o session.jsonl
+  tmsws listen -c private-chat.42 -e MessageSent --jq .data.message.content
+  tmsws listen -c private-chat.42 --template '{{timeago .ts}} {{short .event}}: {{.data.message.content}}'
+  tmsws listen -c private-chat.42 --schema chat.schema.json
   tmsws listen -c chat --host 127.0.0.1 --port 6001 --scheme http --key app-key --app-secret app-secret
   tmsws listen --all --app-id app-id --app-secret app-secret
   tmsws listen --all 'private-chat.*' 'presence-*' -e MessageSent`,
@@ -126,7 +129,7 @@ apply as always.`,
 	}
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelsFlag, cmdutil.EventFlag, cmdutil.WhereFlag,
 		cmdutil.JSONFlag, cmdutil.PrettyFlag, cmdutil.OutputFlag, cmdutil.CountFlag, cmdutil.ShowProtocolFlag,
-		cmdutil.JQFlag, cmdutil.TemplateFlag)
+		cmdutil.JQFlag, cmdutil.TemplateFlag, cmdutil.SchemaFlag)
 	fl := cmd.Flags()
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (exit 0), e.g. 30s, 5m")
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v): events per channel and event, rate, reconnects, largest payload")
@@ -134,6 +137,7 @@ apply as always.`,
 	fl.DurationVar(&opts.ReconnectDelay, "reconnect-delay", 3*time.Second, "first delay before reconnecting; it grows by half on each failure, jittered, up to 30s")
 	fl.BoolVar(&opts.All, "all", false, "discover the occupied channels through the HTTP API (needs --app-id and --app-secret) and subscribe to each; arguments are globs over their names")
 	fl.DurationVar(&opts.DiscoverEvery, "discover-every", DefaultDiscoverEvery, "with --all: how often to list the channels; one that only tmsws occupies is left after twice this")
+	fl.String(config.FlagAppID, "", "with --all: the app id of the HTTP API's /apps/{id} (env "+config.EnvAppID+")")
 	return cmd
 }
 
@@ -179,6 +183,10 @@ func Run(ctx context.Context, opts *Options) error {
 		log.Warn("connection", "--insecure: TLS certificates are not verified")
 	}
 
+	check, err := opts.SchemaCheck(log)
+	if err != nil {
+		return err
+	}
 	authorizer, err := cmdutil.Authorizer(s, opts.Channels, log)
 	if err != nil {
 		return err
@@ -199,7 +207,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Stats || s.Verbose {
 		st = stats.New(time.Now())
 	}
-	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count, maxShown: opts.StopAfter, stats: st}
+	sink := &sink{filter: flt, showProtocol: opts.ShowProtocol, max: opts.Count, maxShown: opts.StopAfter, stats: st, schema: check}
 	stdout := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	var formatted *format.Writer // --jq, --template
 	if f := opts.Formatter(opts.IO, s.Color); f != nil {
@@ -252,6 +260,9 @@ func Run(ctx context.Context, opts *Options) error {
 		err = ferr
 	}
 	_ = st.Print(opts.IO.ErrOut, time.Now(), opts.IO.ColorEnabled(s.Color, opts.IO.ErrTTY))
+	if check != nil {
+		log.Info("schema", check.Summary())
+	}
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
@@ -262,7 +273,12 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if formatted != nil {
-		return formatted.Err() // --jq or --template failed on some records
+		if err := formatted.Err(); err != nil {
+			return err // --jq or --template failed on some records
+		}
+	}
+	if check != nil {
+		return check.Err() // exit 6 when an event broke its contract
 	}
 	return nil
 }
@@ -312,7 +328,8 @@ type sink struct {
 	count, max   int
 	shown        int
 	maxShown     int
-	stats        *stats.Collector // nil without --stats or -v
+	stats        *stats.Collector     // nil without --stats or -v
+	schema       *cmdutil.SchemaCheck // nil without --schema
 }
 
 func (s *sink) Write(r *record.Record) error {
@@ -322,6 +339,9 @@ func (s *sink) Write(r *record.Record) error {
 	}
 	if !s.filter.Match(r) {
 		return nil
+	}
+	if s.schema != nil {
+		s.schema.Record(r)
 	}
 	if err := s.out.Write(r); err != nil {
 		return err
