@@ -217,7 +217,32 @@ func AddSelectFlags(cmd *cobra.Command, s *SelectFlags, flags ...SelectFlag) {
 		}
 		cmd.Long = strings.TrimRight(cmd.Long, "\n") + "\n\n" + FilterRule(pattern)
 	}
+	if reg.has(kindJQ) {
+		rule := fmt.Sprintf(formatRule, documentName(reg))
+		if reg.has(kindOutput) {
+			rule += " -o still gets the records."
+		}
+		rule += " A document the expression fails on is reported on stderr and skipped, and the command then " +
+			"exits 1. On a terminal, text from the documents is escaped."
+		cmd.Long = strings.TrimRight(cmd.Long, "\n") + "\n\n" + strings.ReplaceAll(wrap(rule, 78), "\x01", " ")
+	}
+	if reg.has(kindSchema) {
+		cmd.Long = strings.TrimRight(cmd.Long, "\n") + "\n\n" + strings.ReplaceAll(wrap(schemaRule, 78), "\x01", " ")
+	}
 }
+
+// formatRule and schemaRule are what --jq, --template and --schema do, in
+// the help of every command that takes them.
+const (
+	formatRule = "--jq\x01EXPR prints each JSON %[1]s through a jq expression instead (gojq, as gh\x01--jq: " +
+		"a string raw, any other value as compact JSON with its object keys sorted; $ENV is empty, so no token " +
+		"can leak), --template\x01TPL through a Go template (helpers color, timeago, truncate, json, short, join; " +
+		"a newline ends the output of each). Both replace the JSON lines and exclude --pretty."
+	schemaRule = "--schema\x01FILE checks the data of each event shown against its event's JSON Schema " +
+		"(tmsws schema infer writes one): a violation is marked on the record (\"violations\":[...] in JSON, " +
+		"a red ✗\x01schema: line under the event), events without a schema pass with one note per name, a " +
+		"summary line ends the run, and the exit code is 6 when an event broke its contract."
+)
 
 // Validate checks the flags the command registered: at least one -c
 // channel where channels are subscribed, their names (CheckChannels), whose

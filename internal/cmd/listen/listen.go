@@ -211,7 +211,7 @@ func Run(ctx context.Context, opts *Options) error {
 	stdout := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	var formatted *format.Writer // --jq, --template
 	if f := opts.Formatter(opts.IO, s.Color); f != nil {
-		formatted = format.NewWriter(f, stdout, opts.IO.ErrOut)
+		formatted = format.NewWriter(f, stdout, errOut)
 		sink.out = &formatOut{w: formatted, buf: stdout}
 	} else if opts.Pretty || (!opts.JSON && opts.IO.OutTTY) {
 		sink.out = render.NewPretty(stdout, render.Options{Color: opts.IO.ColorEnabled(s.Color, opts.IO.OutTTY), Location: time.Local, Channels: opts.Channels, MaxBody: opts.BodyLimit(opts.IO)})

@@ -136,6 +136,8 @@ without --app-secret the secret is then a random one, printed there.`,
   tmsws replay day1.jsonl day2.jsonl -c 'private-chat.*' --count 10
   tmsws listen -c private-chat.42 --json | tmsws replay - --pretty
   tmsws replay session.jsonl --realtime
+  tmsws replay session.jsonl --jq 'select(.event == "App\\Events\\MessageSent") | .data.message.content'
+  tmsws replay session.jsonl --schema chat.schema.json -e MessageSent
   tmsws replay session.jsonl --serve 127.0.0.1:6001 --speed 1 --loop`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -165,7 +167,7 @@ without --app-secret the secret is then a random one, printed there.`,
 	}
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelGlobsFlag, cmdutil.EventFlag, cmdutil.WhereFlag,
 		cmdutil.JSONFlag, cmdutil.PrettyFlag, cmdutil.OutputFlag, cmdutil.CountFlag, cmdutil.ShowProtocolFlag,
-		cmdutil.JQFlag, cmdutil.TemplateFlag)
+		cmdutil.JQFlag, cmdutil.TemplateFlag, cmdutil.SchemaFlag)
 	fl := cmd.Flags()
 	fl.Float64Var(&opts.Speed, "speed", 0, "keep the recorded timing scaled by `X` (2 = twice as fast); 0 = as fast as possible")
 	fl.BoolVar(&opts.Realtime, "realtime", false, "keep the recorded timing (--speed 1)")
@@ -197,7 +199,7 @@ func (o *Options) validate(speedSet bool) error {
 		for _, fl := range []struct {
 			set  bool
 			name string
-		}{{o.JSON, "--json"}, {o.Pretty, "--pretty"}, {o.Output != "", "--output"}, {o.Count > 0, "--count"}, {o.ShowProtocol, "--show-protocol"}, {o.JQ != "", "--jq"}, {o.Template != "", "--template"}} {
+		}{{o.JSON, "--json"}, {o.Pretty, "--pretty"}, {o.Output != "", "--output"}, {o.Count > 0, "--count"}, {o.ShowProtocol, "--show-protocol"}, {o.JQ != "", "--jq"}, {o.Template != "", "--template"}, {o.Schema != "", "--schema"}} {
 			if fl.set {
 				return &cmdutil.UsageError{Msg: fl.name + " does not apply with --serve", Hint: "--serve plays the recording to Pusher clients; watch it with tmsws listen"}
 			}
@@ -263,7 +265,8 @@ func isDefault(typ string) bool { return record.IsDefaultType(typ) }
 type selector struct {
 	flt          *filter.Filter
 	showProtocol bool
-	formatter    *format.Formatter // --jq, --template; nil without
+	formatter    *format.Formatter    // --jq, --template; nil without
+	schema       *cmdutil.SchemaCheck // --schema; nil without
 }
 
 // verdicts of selector.check
@@ -294,10 +297,24 @@ func (s *selector) check(line []byte) (verdict uint8, fixed []byte, err error) {
 	if f := jsonsafe.FixUTF8(line); len(f) != len(line) {
 		fixed = f
 	}
+	if s.schema != nil {
+		in := line
+		if fixed != nil {
+			in = fixed
+		}
+		if out, _ := s.schema.Line(in); !sameBytes(out, in) {
+			fixed = out
+		}
+	}
 	if s.flt.Counts(typ) && !isCached(line) {
 		return keepCounted, fixed, nil
 	}
 	return keep, fixed, nil
+}
+
+// sameBytes reports whether a and b are the same memory, not just equal.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 var cachedField = []byte(`"cached"`)
@@ -428,7 +445,11 @@ func runReplay(ctx context.Context, opts *Options) error {
 		out.json = record.NewWriter(opts.IO.Out)
 	}
 
-	sel := &selector{flt: flt, showProtocol: opts.ShowProtocol, formatter: formatter}
+	check, err := opts.SchemaCheck(cmdutil.NewStatusLog(opts.IO.ErrOut, opts.IO.ColorEnabled(colorFlag, opts.IO.ErrTTY), opts.Settings != nil && opts.Settings.Verbose))
+	if err != nil {
+		return err
+	}
+	sel := &selector{flt: flt, showProtocol: opts.ShowProtocol, formatter: formatter, schema: check}
 	rep := &reporter{w: opts.IO.ErrOut}
 	if speed := opts.speed(); out.pretty != nil || speed > 0 {
 		err = replayDecoded(ctx, opts, sel, out, rep)
@@ -438,6 +459,9 @@ func runReplay(ctx context.Context, opts *Options) error {
 	if ferr := out.flush(); ferr != nil && err == nil {
 		err = ferr
 	}
+	if check != nil {
+		check.Log().Info("schema", check.Summary())
+	}
 	switch {
 	case ctx.Err() != nil && (err == nil || errors.Is(err, ctx.Err())):
 		return ctx.Err()
@@ -445,8 +469,10 @@ func runReplay(ctx context.Context, opts *Options) error {
 		return err
 	case rep.count > 0:
 		return &MalformedError{Lines: rep.count}
-	case out.formatted != nil:
+	case out.formatted != nil && out.formatted.Err() != nil:
 		return out.formatted.Err() // --jq or --template failed on some records
+	case check != nil:
+		return check.Err() // exit 6 when an event broke its contract
 	}
 	return nil
 }

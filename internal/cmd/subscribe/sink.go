@@ -18,6 +18,7 @@ import (
 	"github.com/amusoft/tmsws/internal/pusher"
 	"github.com/amusoft/tmsws/internal/record"
 	"github.com/amusoft/tmsws/internal/stats"
+	"github.com/amusoft/tmsws/internal/termsafe"
 )
 
 // sink follows the session: the connection, each channel's confirmation,
@@ -45,8 +46,11 @@ type sink struct {
 	// on out) or the summary; nil without.
 	formatter *format.Formatter
 	formatted *format.Writer
-	events    [][]byte // the matched records, for the summary
-	buf       []byte
+
+	schema     *cmdutil.SchemaCheck // --schema; nil without
+	schemaFile string
+	events     [][]byte // the matched records, for the summary
+	buf        []byte
 
 	socketID    string // of the latest connection; "" until connected
 	connectedAt time.Time
@@ -69,16 +73,17 @@ type channelState struct {
 
 func newSink(opts *Options, start time.Time, expect *filter.Filter, log *cmdutil.StatusLog, st *stats.Collector, out *bufio.Writer) *sink {
 	k := &sink{
-		start:   start,
-		log:     log,
-		stats:   st,
-		byName:  map[string]*channelState{},
-		expect:  expect,
-		pattern: opts.Expect,
-		wheres:  opts.Wheres,
-		want:    opts.Count,
-		summary: opts.JSON,
-		out:     out,
+		start:      start,
+		log:        log,
+		stats:      st,
+		byName:     map[string]*channelState{},
+		expect:     expect,
+		pattern:    opts.Expect,
+		wheres:     opts.Wheres,
+		want:       opts.Count,
+		summary:    opts.JSON,
+		schemaFile: opts.Schema,
+		out:        out,
 	}
 	for _, name := range opts.Channels {
 		ch := &channelState{name: name, presence: strings.HasPrefix(name, "presence-")}
@@ -108,6 +113,9 @@ func (k *sink) Write(r *record.Record) error {
 		return k.subscribed(r)
 	case record.TypeEvent, record.TypeMemberAdded, record.TypeMemberRemoved:
 		// What listen shows by default, and -e selects from.
+		if k.schema != nil && k.schema.Record(r) {
+			return k.broken(r)
+		}
 		return k.event(r)
 	}
 	return nil
@@ -167,6 +175,17 @@ func (k *sink) event(r *record.Record) error {
 		}
 	}
 	return k.doneOrNot()
+}
+
+// broken ends the run at the first event that broke its contract (exit 6):
+// the check has failed, whatever else arrives. The event is shown (with
+// its violations) when it is also an expected one.
+func (k *sink) broken(r *record.Record) error {
+	k.log.Warn("schema", termsafe.Clip(r.Event, 200)+" on "+termsafe.Clip(r.Channel, 200)+" broke its contract: "+termsafe.Clip(strings.Join(r.Violations, "; "), 2000))
+	if err := k.event(r); err != nil && !errors.Is(err, pusher.ErrStop) {
+		return err
+	}
+	return k.schema.Err()
 }
 
 // doneOrNot stops the client once everything has arrived.

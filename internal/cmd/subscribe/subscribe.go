@@ -94,6 +94,8 @@ Output on stdout:
                   "error":"..."}],    when the channel was refused
      "expected":{"pattern":"MessageSent","where":["data.x=1"],"count":1,"matched":1},
                                       only with --expect
+     "schema":{"file":"chat.schema.json","checked":3,"broken":0},
+                                      only with --schema
      "events":[{"ts":"...","type":"event","channel":"...","event":"...","data":{...}}]}
 
 Exit codes:
@@ -104,6 +106,8 @@ Exit codes:
   4  the connection failed (the first connection could not be made,
      handshake refused, reconnect attempts used up)
   5  a confirmation or an expected event did not arrive within --timeout
+  6  with --schema: an event's data broke its contract (the run ends at the
+     first one; the summary's "schema" says how many were checked)
   130/143  interrupted (SIGINT/SIGTERM); with --json the summary still comes`,
 		Example: `  tmsws subscribe -c private-chat.42 -c presence-chat.42
   tmsws subscribe -c private-chat.42 --expect MessageSent --timeout 30s
@@ -111,7 +115,9 @@ Exit codes:
   tmsws subscribe -c private-chat.42 --expect .message.sent
   tmsws subscribe -c presence-chat.42 --expect member_added
   tmsws subscribe -c private-chat.42 --expect MessageSent --json | jq -e .ok
-  tmsws subscribe -c presence-chat.42 --json | jq '.channels[0].members'`,
+  tmsws subscribe -c presence-chat.42 --json | jq '.channels[0].members'
+  tmsws subscribe -c presence-chat.42 --json --jq '.channels[0].members'
+  tmsws subscribe -c private-chat.42 --expect MessageSent --schema chat.schema.json`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return opts.failed(time.Now(), &cmdutil.UsageError{Msg: fmt.Sprintf("unexpected argument %q", args[0]), Hint: "channels go with -c: tmsws subscribe -c " + args[0]})
@@ -135,7 +141,7 @@ Exit codes:
 		},
 	}
 	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.ChannelsFlag, cmdutil.ExpectFlag, cmdutil.WhereFlag, cmdutil.CountFlag,
-		cmdutil.JSONObjectFlag("the summary at the end, with the matched records,"), cmdutil.JQFlag, cmdutil.TemplateFlag)
+		cmdutil.JSONObjectFlag("the summary at the end, with the matched records,"), cmdutil.JQFlag, cmdutil.TemplateFlag, cmdutil.SchemaFlag)
 	fl := cmd.Flags()
 	fl.DurationVar(&opts.Timeout, "timeout", DefaultTimeout, "limit for everything: connecting, confirmations and expected events (exit 5 when over)")
 	fl.BoolVar(&opts.Stats, "stats", false, "print a session summary on stderr at exit (always with -v)")
@@ -179,6 +185,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if s.Insecure {
 		log.Warn("connection", "--insecure: TLS certificates are not verified")
 	}
+	check, err := opts.SchemaCheck(log)
+	if err != nil {
+		return opts.failed(start, err)
+	}
 	authorizer, err := cmdutil.Authorizer(opts.Settings, opts.Channels, log)
 	if err != nil {
 		return opts.failed(start, err)
@@ -196,6 +206,7 @@ func Run(ctx context.Context, opts *Options) error {
 	defer cancel()
 	stdout := bufio.NewWriter(opts.IO.Out)
 	k := newSink(opts, start, flt, log, st, stdout)
+	k.schema = check
 	if k.formatter = opts.Formatter(opts.IO, s.Color); k.formatter != nil && !opts.JSON {
 		k.formatted = format.NewWriter(k.formatter, stdout, opts.IO.ErrOut)
 	}
@@ -226,6 +237,9 @@ func Run(ctx context.Context, opts *Options) error {
 		err = ctx.Err()
 	case runCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		err = k.timeoutError(url, opts.Timeout)
+	}
+	if check != nil {
+		log.Info("schema", check.Summary())
 	}
 	if err == nil && k.formatted != nil {
 		err = k.formatted.Err() // --jq or --template failed on some records

@@ -21,7 +21,16 @@ type Summary struct {
 	ElapsedMS int64             `json:"elapsed_ms"`
 	Channels  []ChannelResult   `json:"channels"`
 	Expected  *ExpectedResult   `json:"expected,omitempty"`
+	Schema    *SchemaResult     `json:"schema,omitempty"`
 	Events    []json.RawMessage `json:"events"`
+}
+
+// SchemaResult is what --schema checked: how many events had a schema and
+// how many of them broke it (the run ends at the first).
+type SchemaResult struct {
+	File    string `json:"file"`
+	Checked int    `json:"checked"`
+	Broken  int    `json:"broken"`
 }
 
 // ChannelResult is one -c channel in the Summary.
@@ -82,6 +91,9 @@ func (k *sink) summarize(end time.Time, err error) Summary {
 	}
 	if k.pattern != "" {
 		sum.Expected = &ExpectedResult{Pattern: k.pattern, Where: k.wheres, Count: k.want, Matched: k.matched}
+	}
+	if k.schema != nil {
+		sum.Schema = &SchemaResult{File: k.schemaFile, Checked: k.schema.Checked(), Broken: k.schema.Broken()}
 	}
 	for _, e := range k.events {
 		sum.Events = append(sum.Events, e)
