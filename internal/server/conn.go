@@ -255,8 +255,7 @@ func (c *Conn) onPing(appData string) error {
 // and closes the socket.
 func (c *Conn) finish() {
 	c.stopKeepalive()
-	c.srv.unregister(c)
-	c.doneOnce.Do(func() { close(c.done) })
+	c.srv.unregister(c) // closes c.done
 	c.q.close()
 	_ = c.ws.Close()
 }

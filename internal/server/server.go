@@ -1,8 +1,9 @@
 // Package server is an in-process Pusher protocol 7 server: the WebSocket
 // side of Pusher Channels, Laravel Reverb and Soketi (connect, ping,
 // public/private/presence/encrypted/cache subscriptions, client events),
-// the signed HTTP API (POST /apps/{id}/events and batch_events, see
-// httpapi.go), a Laravel-style POST /broadcasting/auth that signs for
+// the signed HTTP API (POST events and batch_events, GET channels, a
+// channel, its users and connections; see httpapi.go and httpapi_get.go),
+// a Laravel-style POST /broadcasting/auth that signs for
 // anyone (authendpoint.go), and playback of a recording to every subscriber
 // (playback.go).
 //
@@ -682,6 +683,9 @@ func (s *Server) unregister(c *Conn) {
 	if s.cfg.NoHistory {
 		delete(s.byNum, c.num)
 	}
+	// Done is closed before the waiters hear of it: whoever saw the
+	// connection count drop (WaitConnections) finds Done closed too.
+	c.doneOnce.Do(func() { close(c.done) })
 	s.notifyLocked()
 }
 
