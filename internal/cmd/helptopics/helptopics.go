@@ -242,6 +242,9 @@ The JSON record
              endpoint's HTTP status)
   attempt    reconnecting: the attempt number
   delay      reconnecting: the wait before it, as a Go duration (3s, 1.5s)
+  violations with --schema: how the event's data broke its event's JSON
+             Schema, e.g. ["/message/user_id: expected integer, got string"];
+             absent when it kept the contract
 
   By default the output holds event, member_added, member_removed and
   cache_miss records; --show-protocol adds the others, in order.
@@ -255,6 +258,12 @@ Recordings
   accepted. A line longer than --max-frame (default ` + bytesize.FormatFlag(config.DefaultMaxFrame) + `) is skipped. A
   malformed line is reported on stderr as FILE:LINE: reason and skipped; the
   replay goes on and ends with exit 1.
+
+Schemas
+  tmsws schema infer FILE... writes one JSON Schema (2020-12) per event name,
+  under "$defs" keyed by the event's name; --schema FILE on listen, replay and
+  subscribe checks each event's data against it (see tmsws schema infer
+  --help).
 
 Examples:
   tmsws listen -c private-chat.42 -o session.jsonl
