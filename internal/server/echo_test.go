@@ -28,7 +28,7 @@ func echoEnv(s *Server, env ...string) []string {
 
 func runEcho(t *testing.T, s *Server, name string, env ...string) ([]jsLine, int) {
 	t.Helper()
-	return startScript(t, s, "echo/"+name, echoEnv(s, env...)...).wait()
+	return startScript(t, s, "echo/"+name, echoEnv(s, env...)...).Wait()
 }
 
 func listenNames(t *testing.T, names ...string) string {
@@ -73,7 +73,7 @@ func TestEchoPublicChannelGetsWhatTheHTTPAPIPublishes(t *testing.T) {
 	s := start(t, Config{Like: LikeReverb})
 	run := startScript(t, s, "echo/listen", echoEnv(s, "TMSWS_ECHO_KIND=channel", "TMSWS_CHANNEL=news", "TMSWS_EXPECT=2",
 		listenNames(t, ".news.published", "NewsPublished"))...)
-	run.nextOf("", "subscribed")
+	run.NextOf("", "subscribed")
 	for _, body := range []string{
 		`{"name":"news.published","channel":"news","data":"{\"n\":1}"}`,
 		`{"name":"App\\Events\\NewsPublished","channels":["news","elsewhere"],"data":"{\"n\":2}"}`,
@@ -81,7 +81,7 @@ func TestEchoPublicChannelGetsWhatTheHTTPAPIPublishes(t *testing.T) {
 		status, ans := signedPost(t, s, "/apps/app-id/events", body)
 		require.Equal(t, http.StatusOK, status, ans.Raw)
 	}
-	lines, code := run.wait()
+	lines, code := run.Wait()
 	require.Equal(t, 0, code)
 	assert.Equal(t, map[string][]string{".news.published": {`{"n":1}`}, "NewsPublished": {`{"n":2}`}}, byListener(lines))
 }
@@ -156,14 +156,14 @@ func TestEchoWhisper(t *testing.T) {
 			t.Parallel()
 			s := start(t, Config{Like: tt.like})
 			run := startScript(t, s, "echo/whisper", echoEnv(s, "TMSWS_ECHO_KIND="+tt.kind, "TMSWS_CHANNEL=room.1", "TMSWS_WHISPER="+tt.whisper)...)
-			a := run.nextOf("a", "subscribed")
-			first := run.next("a's whisper or b's error", func(l jsLine) bool {
+			a := run.NextOf("a", "subscribed")
+			first := run.Next("a's whisper or b's error", func(l jsLine) bool {
 				return (l.Client == "a" && l.Type == "whisper") || (l.Client == "b" && l.Type == "error")
 			})
 			// Published after it, the marker comes after anything the
 			// whisper could have caused.
 			s.Publish(a.Channel, "marker", "{}", "")
-			lines, code := run.wait()
+			lines, code := run.Wait()
 			require.Equal(t, 0, code)
 			whispers := linesOf(lines, "whisper")
 			var errs []jsLine
@@ -211,33 +211,33 @@ func TestEchoCacheChannel(t *testing.T) {
 			t.Parallel()
 			s := start(t, Config{Like: tt.like})
 			run := startScript(t, s, "echo/cache", echoEnv(s, "TMSWS_ECHO_KIND="+tt.kind, "TMSWS_CHANNEL="+tt.channel, "TMSWS_LISTEN=PriceChanged")...)
-			run.nextOf("a", "subscribed")
-			run.nextOf("a", "cache_miss")
+			run.NextOf("a", "subscribed")
+			run.NextOf("a", "cache_miss")
 
 			s.Publish(tt.wire, `App\Events\PriceChanged`, `{"price":1}`, "")
 			status, ans := signedPost(t, s, "/apps/app-id/events", `{"name":"App\\Events\\PriceChanged","channel":"`+tt.wire+`","data":"{\"price\":2}"}`)
 			require.Equal(t, http.StatusOK, status, ans.Raw)
-			run.next("a's second event", func(l jsLine) bool { return l.Client == "a" && l.Type == "event" && string(l.Data) == `{"price":2}` })
+			run.Next("a's second event", func(l jsLine) bool { return l.Client == "a" && l.Type == "event" && string(l.Data) == `{"price":2}` })
 
-			run.command("join b")
-			got := run.next("b's first event or miss", func(l jsLine) bool { return l.Client == "b" && (l.Type == "event" || l.Type == "cache_miss") })
+			run.Command("join b")
+			got := run.Next("b's first event or miss", func(l jsLine) bool { return l.Client == "b" && (l.Type == "event" || l.Type == "cache_miss") })
 			assert.Equal(t, "event", got.Type, "the channel's last event, not a miss")
 			assert.JSONEq(t, `{"price":2}`, string(got.Data))
 
 			// Everyone leaves, then someone comes back (a reconnect, say).
-			run.command("leave")
-			run.nextOf("", "left")
+			run.Command("leave")
+			run.NextOf("", "left")
 			require.NoError(t, s.WaitSubscribed(testCtx(t), tt.wire, 0))
-			run.command("join c")
-			got = run.next("c's first event or miss", func(l jsLine) bool { return l.Client == "c" && (l.Type == "event" || l.Type == "cache_miss") })
+			run.Command("join c")
+			got = run.Next("c's first event or miss", func(l jsLine) bool { return l.Client == "c" && (l.Type == "event" || l.Type == "cache_miss") })
 			if tt.like == LikeReverb {
 				assert.Equal(t, "cache_miss", got.Type, "Reverb's cache went with the channel's last subscriber")
 			} else {
 				assert.Equal(t, "event", got.Type, "Pusher keeps the last event")
 				assert.JSONEq(t, `{"price":2}`, string(got.Data))
 			}
-			run.command("done")
-			lines, code := run.wait()
+			run.Command("done")
+			lines, code := run.Wait()
 			require.Equal(t, 0, code)
 			for _, client := range []string{"a", "b", "c"} {
 				var events []string

@@ -30,13 +30,13 @@ func TestPusherJSDecryptsWhatTriggerSent(t *testing.T) {
 			t.Parallel()
 			s := start(t, Config{EncryptionMasterKey: master, Like: like})
 			js := startScript(t, s, "pusherjs/listen", "TMSWS_CHANNEL="+channel, "TMSWS_EXPECT=2")
-			js.nextOf("", "subscribed")
+			js.NextOf("", "subscribed")
 
 			sent := []string{`{"message":{"id":7,"content":"for your eyes only ✓"}}`, `"just text"`}
 			for _, data := range sent {
 				runTrigger(t, s, master, channel, data)
 			}
-			lines, code := js.wait()
+			lines, code := js.Wait()
 			require.Equal(t, 0, code)
 			events := linesOf(lines, "event")
 			require.Len(t, events, len(sent))

@@ -1,24 +1,14 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/amusoft/tmsws/internal/pusherjstest"
 )
 
 // The proof that the server is a faithful Pusher server: the official
@@ -27,233 +17,33 @@ import (
 // recording, sees presence members come and go, and is refused with a
 // wrong signature. The node scripts are in scripts/pusherjs.
 
-const (
-	envScriptsDir = "TMSWS_SOKETI_DIR"     // scripts/, where node_modules is
-	envRequire    = "TMSWS_REQUIRE_SOKETI" // "1": a missing pusher-js fails instead of skipping
-	nodeTimeout   = 60 * time.Second       // each script's own timeout: it only ends a failing script
+// The scripts run through internal/pusherjstest; these name its pieces
+// the way this package's tests use them, against a *Server.
+type (
+	jsLine  = pusherjstest.Line
+	nodeRun = pusherjstest.Run
 )
 
-// nodeScripts returns the node binary and the scripts/ directory with the
-// npm package pkg installed (pusher-js, laravel-echo) and the script dir
-// (pusherjs, echo) present, or skips (fails with TMSWS_REQUIRE_SOKETI=1).
-func nodeScripts(t *testing.T, pkg, scriptDir string) (node, dir string) {
-	t.Helper()
-	unavailable := func(why string) {
-		t.Helper()
-		if os.Getenv(envRequire) == "1" {
-			t.Fatalf("%s is not usable although %s=1: %s; run scripts/test (it installs it)", pkg, envRequire, why)
-		}
-		t.Skipf("no %s: run scripts/test (it installs it from npm); %s", pkg, why)
-	}
-	dir = os.Getenv(envScriptsDir)
-	if dir == "" {
-		unavailable(envScriptsDir + " is not set")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-		unavailable(fmt.Sprintf("%s is not installed in %s/node_modules: run scripts/soketi install", pkg, dir))
-	}
-	if _, err := os.Stat(filepath.Join(dir, scriptDir, "common.js")); err != nil {
-		unavailable(fmt.Sprintf("%s has no %s/common.js", dir, scriptDir))
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		unavailable("node is not on PATH")
-	}
-	return node, dir
-}
-
-// jsLine is one JSON line a script printed.
-type jsLine struct {
-	T       int             `json:"t"`
-	Client  string          `json:"client"`
-	Type    string          `json:"type"`
-	Channel string          `json:"channel"`
-	Event   string          `json:"event"`
-	Listen  string          `json:"listen"`
-	Data    json.RawMessage `json:"data"`
-	UserID  string          `json:"user_id"`
-	ID      string          `json:"id"`
-	Info    json.RawMessage `json:"info"`
-	Me      string          `json:"me"`
-	Members []string        `json:"members"`
-	Users   json.RawMessage `json:"users"`
-	User    json.RawMessage `json:"user"`
-	State   string          `json:"state"`
-	Error   json.RawMessage `json:"error"`
-	Raw     string          `json:"-"`
-}
-
-// nodeRun is a running script: its lines as they come, its stdin for
-// commands.
-type nodeRun struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stderr bytes.Buffer
-	began  time.Time
-	read   chan struct{} // closed once stdout is read to its end
-	cancel context.CancelFunc
-
-	mu      sync.Mutex
-	lines   []jsLine
-	bad     string        // a line that is not JSON
-	changed chan struct{} // closed and replaced on every new line
-}
+const nodeTimeout = pusherjstest.NodeTimeout
 
 // startScript starts scripts/<script>.js ("pusherjs/listen", "echo/cache")
 // against s: the server's address, key, path prefix and auth endpoint are
 // in the environment, with env added.
 func startScript(t *testing.T, s *Server, script string, env ...string) *nodeRun {
 	t.Helper()
-	scriptDir, _, _ := strings.Cut(script, "/")
-	pkg := "pusher-js"
-	if scriptDir == "echo" {
-		pkg = "laravel-echo"
-	}
-	node, dir := nodeScripts(t, pkg, scriptDir)
 	host, port, err := net.SplitHostPort(s.Addr())
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(t.Context(), nodeTimeout+10*time.Second)
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, script+".js"))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"TMSWS_WS_HOST="+host, "TMSWS_WS_PORT="+port, "TMSWS_KEY="+s.AppKey(), "TMSWS_WS_PATH="+s.Path(),
-		"TMSWS_AUTH_URL="+s.AuthURL(), "TMSWS_TIMEOUT_MS="+strconv.Itoa(int(nodeTimeout/time.Millisecond)),
-		// pusher-js must reach nothing but the loopback server.
-		"HTTP_PROXY=", "HTTPS_PROXY=", "http_proxy=", "https_proxy=", "NO_PROXY=*")
-	cmd.Env = append(cmd.Env, env...)
-	r := &nodeRun{t: t, name: script, cmd: cmd, read: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
-	r.stdin, err = cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = &r.stderr
-	r.began = time.Now()
-	require.NoError(t, cmd.Start(), "start %s.js", script)
-	go r.scan(stdout)
-	t.Cleanup(func() {
-		cancel()
-		<-r.read
-		_ = cmd.Wait()
-	})
-	return r
-}
-
-func (r *nodeRun) scan(stdout io.Reader) {
-	defer close(r.read)
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var l jsLine
-		err := json.Unmarshal(sc.Bytes(), &l)
-		l.Raw = sc.Text()
-		r.mu.Lock()
-		if err != nil && r.bad == "" {
-			r.bad = l.Raw
-		}
-		r.lines = append(r.lines, l)
-		close(r.changed)
-		r.changed = make(chan struct{})
-		r.mu.Unlock()
-	}
-}
-
-// next waits for the first line after the lines seen by earlier calls
-// that match says is the one, and returns it; it fails the test when the
-// script ends or times out first.
-func (r *nodeRun) next(what string, match func(jsLine) bool) jsLine {
-	r.t.Helper()
-	deadline := time.After(nodeTimeout)
-	for i := 0; ; {
-		r.mu.Lock()
-		lines, changed := r.lines, r.changed
-		r.mu.Unlock()
-		for ; i < len(lines); i++ {
-			if match(lines[i]) {
-				return lines[i]
-			}
-		}
-		select {
-		case <-changed:
-		case <-r.read:
-			r.mu.Lock()
-			more := len(r.lines) > i
-			r.mu.Unlock()
-			if !more {
-				r.t.Fatalf("%s.js ended before %s; it printed:\n%s\nstderr:\n%s", r.name, what, r.output(), r.stderr.String())
-			}
-		case <-deadline:
-			r.t.Fatalf("%s.js: no %s after %v; it printed:\n%s", r.name, what, nodeTimeout, r.output())
-		}
-	}
-}
-
-// nextOf waits for a line of type typ from client ("" for any).
-func (r *nodeRun) nextOf(client, typ string) jsLine {
-	r.t.Helper()
-	return r.next(fmt.Sprintf("%q line from client %q", typ, client), func(l jsLine) bool {
-		return l.Type == typ && (client == "" || l.Client == client)
-	})
-}
-
-// command writes a line on the script's stdin.
-func (r *nodeRun) command(line string) {
-	r.t.Helper()
-	_, err := io.WriteString(r.stdin, line+"\n")
-	require.NoError(r.t, err, "write %q to %s.js", line, r.name)
-}
-
-func (r *nodeRun) output() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var b strings.Builder
-	for _, l := range r.lines {
-		b.WriteString(l.Raw + "\n")
-	}
-	return b.String()
-}
-
-// wait waits for the script to end and returns its lines and exit code.
-func (r *nodeRun) wait() ([]jsLine, int) {
-	t := r.t
-	t.Helper()
-	<-r.read
-	err := r.cmd.Wait()
-	r.cancel()
-	code := 0
-	if err != nil {
-		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee, "run %s.js: %v\nstderr:\n%s", r.name, err, r.stderr.String())
-		code = ee.ExitCode()
-	}
-	t.Logf("%s.js exited %d after %v", r.name, code, time.Since(r.began).Round(time.Millisecond))
-	r.mu.Lock()
-	bad, lines := r.bad, r.lines
-	r.mu.Unlock()
-	require.Empty(t, bad, "%s.js printed a line that is not JSON\nstderr:\n%s", r.name, r.stderr.String())
-	if t.Failed() || code != 0 {
-		t.Logf("%s.js output:\n%s\nstderr:\n%s", r.name, r.output(), r.stderr.String())
-	}
-	return lines, code
+	return pusherjstest.Start(t, pusherjstest.Target{Host: host, Port: port, Key: s.AppKey(), WSPath: s.Path(), AuthURL: s.AuthURL()}, script, env...)
 }
 
 // runScript runs scripts/pusherjs/<name>.js against s to its end and
 // returns its lines and exit code.
 func runScript(t *testing.T, s *Server, name string, env ...string) ([]jsLine, int) {
 	t.Helper()
-	return startScript(t, s, "pusherjs/"+name, env...).wait()
+	return startScript(t, s, "pusherjs/"+name, env...).Wait()
 }
 
-func linesOf(lines []jsLine, typ string) []jsLine {
-	var out []jsLine
-	for _, l := range lines {
-		if l.Type == typ {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+func linesOf(lines []jsLine, typ string) []jsLine { return pusherjstest.LinesOf(lines, typ) }
 
 func TestPusherJSReceivesTheRecordingThroughServedAuth(t *testing.T) {
 	t.Parallel()
