@@ -95,52 +95,7 @@ func (d *decoder) literal(word string) error {
 	return nil
 }
 
-func (d *decoder) object(depth int) (any, error) {
-	d.i++ // {
-	m := make(map[string]any, 8)
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		return m, nil
-	}
-	for {
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, errEnd
-		}
-		if d.b[d.i] != '"' {
-			return nil, d.errorf("expected a key string")
-		}
-		k, err := d.string()
-		if err != nil {
-			return nil, err
-		}
-		d.space()
-		if d.i >= len(d.b) || d.b[d.i] != ':' {
-			return nil, d.errorf("expected ':' after a key")
-		}
-		d.i++
-		d.space()
-		v, err := d.value(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		m[k] = v
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, errEnd
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return m, nil
-		default:
-			return nil, d.errorf("expected ',' or '}'")
-		}
-	}
-}
+func (d *decoder) object(depth int) (any, error) { return d.objectOf(nil, depth) }
 
 func (d *decoder) array(depth int) (any, error) {
 	d.i++ // [

@@ -26,8 +26,18 @@ func (d *decoder) projected(p *projection, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, d.errorf("nested too deep")
 	}
+	return d.objectOf(p, depth)
+}
+
+// objectOf reads an object: with p nil all of it, else the keys p lists,
+// each as its projection says, reading past the others.
+func (d *decoder) objectOf(p *projection, depth int) (any, error) {
 	d.i++ // {
-	m := make(map[string]any, len(p.keys))
+	size := 8
+	if p != nil {
+		size = len(p.keys)
+	}
+	m := make(map[string]any, size)
 	d.space()
 	if d.i < len(d.b) && d.b[d.i] == '}' {
 		d.i++
@@ -51,13 +61,20 @@ func (d *decoder) projected(p *projection, depth int) (any, error) {
 		}
 		d.i++
 		d.space()
-		if c := p.keys[k]; c != nil {
+		switch c := p.lookup(k); {
+		case p == nil:
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+		case c != nil:
 			v, err := d.projected(c, depth+1)
 			if err != nil {
 				return nil, err
 			}
 			m[k] = v
-		} else {
+		default:
 			if err := d.skip(depth + 1); err != nil {
 				return nil, err
 			}

@@ -27,6 +27,16 @@ type projection struct {
 	keys  map[string]*projection
 }
 
+// lookup is the projection of key, nil when p does not list it (or is
+// nil). It only reads: decoding uses it from several goroutines.
+func (p *projection) lookup(key string) *projection {
+	if p == nil {
+		return nil
+	}
+	return p.keys[key]
+}
+
+// child is the projection of key, added when p does not list it yet.
 func (p *projection) child(key string) *projection {
 	if p.keys == nil {
 		p.keys = map[string]*projection{}
