@@ -29,7 +29,7 @@ func TestChannelsAgainstTheEmbeddedServer(t *testing.T) {
 	r := c.run("channels")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, `{"channel":"chat","occupied":true,"subscription_count":2}
-{"channel":"presence-room.1","occupied":true}
+{"channel":"presence-room.1","occupied":true,"user_count":1}
 {"channel":"private-x","occupied":true,"subscription_count":1}
 `, r.stdout)
 
@@ -75,7 +75,7 @@ func TestChannelsAgainstTheEmbeddedServer(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, `NAME             SUBSCRIPTIONS  USERS
 chat             2              -
-presence-room.1  -              -
+presence-room.1  -              1
 private-x        1              -
 `, r.stdout)
 

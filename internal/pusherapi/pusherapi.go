@@ -247,8 +247,44 @@ func channelsInfo(prefix string, withSubs bool) []string {
 // Channels returns the occupied channels whose names start with prefix,
 // sorted by name: GET /apps/{id}/channels?filter_by_prefix=…&info=…. When
 // the server refuses subscription_count (Pusher, unless enabled), it asks
-// again without.
+// again without. The presence channels' user_count, which may only be asked
+// with the presence- prefix, comes from a second request with it.
 func (c *Client) Channels(ctx context.Context, prefix string) ([]Channel, error) {
+	out, err := c.list(ctx, prefix)
+	if err != nil || !strings.HasPrefix(presencePrefix, prefix) {
+		return out, err
+	}
+	// user_count may only be asked with the presence- prefix (Pusher
+	// refuses it otherwise, and Reverb and Soketi follow): when the list
+	// holds presence channels without it, a second request gives it.
+	missing := false
+	for _, ch := range out {
+		missing = missing || (IsPresence(ch.Name) && ch.UserCount == nil)
+	}
+	if !missing || prefix == presencePrefix {
+		return out, nil
+	}
+	presence, err := c.list(ctx, presencePrefix)
+	if err != nil {
+		return out, nil // the counts stay unknown; the list itself is right
+	}
+	users := make(map[string]*int, len(presence))
+	for _, ch := range presence {
+		users[ch.Name] = ch.UserCount
+	}
+	for i := range out {
+		if out[i].UserCount == nil {
+			out[i].UserCount = users[out[i].Name]
+		}
+	}
+	return out, nil
+}
+
+const presencePrefix = "presence-"
+
+// list is one GET /apps/{id}/channels: the occupied channels whose name
+// starts with prefix, sorted by name.
+func (c *Client) list(ctx context.Context, prefix string) ([]Channel, error) {
 	op := "list channels"
 	if prefix != "" {
 		op += " " + termsafe.Clip(prefix, 64) + "*"

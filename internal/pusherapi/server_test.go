@@ -49,6 +49,8 @@ func TestAgainstTheEmbeddedServer(t *testing.T) {
 		require.Len(t, chs, 2)
 		assert.Equal(t, "chat", chs[0].Name)
 		assert.Equal(t, 2, *chs[0].SubscriptionCount)
+		require.NotNil(t, chs[1].UserCount, "a second request gives the presence channels' user_count")
+		assert.Equal(t, 2, *chs[1].UserCount)
 
 		chs, err = client.Channels(ctx, "presence-")
 		require.NoError(t, err)

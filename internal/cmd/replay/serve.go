@@ -245,7 +245,11 @@ func runServe(ctx context.Context, opts *Options) error {
 	if srv.Path() != "" {
 		apiNote = " (signed as /apps/" + srv.AppID() + "/..., without " + srv.Path() + ")"
 	}
-	log.Info("server", "HTTP API   POST "+srv.HTTPURL()+srv.Path()+"/apps/"+srv.AppID()+"/events and /batch_events"+apiNote)
+	gets := "GET /channels[/NAME[/users]]"
+	if srv.Like() == server.LikeReverb {
+		gets += " and /connections"
+	}
+	log.Info("server", "HTTP API   POST "+srv.HTTPURL()+srv.Path()+"/apps/"+srv.AppID()+"/events and /batch_events, "+gets+apiNote)
 	log.Info("server", "app key    "+srv.AppKey())
 	// A secret the user chose may be a real one: never print it, as with tokens.
 	shownSecret, exampleSecret := srv.AppSecret(), shellQuote(srv.AppSecret())

@@ -345,7 +345,7 @@ func TestServeUnderAWSPath(t *testing.T) {
 	out := log.String()
 	url := match(t, wsRE, out)
 	assert.Contains(t, url, "/reverb/app/app-key?protocol=7", "the WebSocket line shows the prefix")
-	assert.Regexp(t, `HTTP API   POST http://127\.0\.0\.1:\d+/reverb/apps/app-id/events and /batch_events \(signed as /apps/app-id/\.\.\., without /reverb\)`, out)
+	assert.Regexp(t, `HTTP API   POST http://127\.0\.0\.1:\d+/reverb/apps/app-id/events and /batch_events, GET /channels\[/NAME\[/users\]\] and /connections \(signed as /apps/app-id/\.\.\., without /reverb\)`, out)
 	assert.Regexp(t, `try        tmsws listen .* --ws-path /reverb`, out)
 	assert.Equal(t, "pusher_internal:subscription_succeeded", subscribePrivate(t, url, DefaultServeSecret).Get("event").String())
 	_, resp, err := websocket.DefaultDialer.DialContext(t.Context(), strings.Replace(url, "/reverb/app/", "/app/", 1), nil)
