@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/soketitest"
 )
 
 // renamed is the demo recording with the backend's change the app would
@@ -159,4 +161,35 @@ func TestListenSchemaMarksRecords(t *testing.T) {
 	assert.False(t, recs[0].Get("violations").Exists())
 	assert.Equal(t, `["/: missing required property message"]`, recs[1].Get("violations").Raw)
 	assert.Contains(t, res.stderr, "[schema] 2 events checked against "+schemaFile+", 1 broke their contract")
+}
+
+// The CI recipe against a real Pusher server: the payload Soketi delivers
+// is checked, and a renamed field exits 6; one that keeps the contract 0.
+func TestSoketiSubscribeSchema(t *testing.T) {
+	t.Parallel()
+	sk := soketitest.FromEnv(t)
+	schemaFile := writeRecording(t, "chat.schema.json", `{"$defs":{"MessageSent":{"type":"object","required":["message"],
+		"properties":{"message":{"type":"object","required":["content"]}}}}}`)
+	for _, tc := range []struct {
+		data string
+		code int
+	}{
+		{`{"message":{"id":1,"content":"kept"}}`, 0},
+		{`{"message":{"id":1,"body":"renamed"}}`, ExitContract},
+	} {
+		ch := soketitest.UniqueChannel(t, "private-chat")
+		c := newCLI(t).pointAt(sk.Addr)
+		c.env["TMSWS_KEY"] = sk.Key
+		c.env["TMSWS_APP_ID"] = sk.AppID
+		c.env["TMSWS_APP_SECRET"] = sk.Secret
+		r := c.start("subscribe", "-c", ch, "--expect", "MessageSent", "--schema", schemaFile, "--timeout", "20s")
+		require.NoError(t, sk.WaitSubscribed(ctxT(t), ch))
+		res := c.run("trigger", "-c", ch, "-e", `App\Events\MessageSent`, "-d", tc.data)
+		require.Equal(t, 0, res.code, res.stderr)
+		got := r.wait(t)
+		require.Equal(t, tc.code, got.code, got.stderr)
+		if tc.code == ExitContract {
+			assert.Equal(t, `["/message: missing required property content"]`, gjson.Get(got.stdout, "violations").Raw)
+		}
+	}
 }
