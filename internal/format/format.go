@@ -42,6 +42,7 @@ type Formatter struct {
 	code   *gojq.Code
 	needle []byte      // what a document must hold to give output (prefilter.go); nil: no such rule
 	proj   *projection // the part of a document the expression sees (project.go); nil: all of it
+	pre    *precheck   // its leading select's condition, when that sees less (prefilter.go)
 	tpl    *template.Template
 	opts   Options
 }
@@ -84,7 +85,11 @@ func Compile(jq, tpl string, opts Options) (*Formatter, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Formatter{code: code, needle: needleOf(q), proj: projectionOf(q), opts: opts}, nil
+		f := &Formatter{code: code, needle: needleOf(q), proj: projectionOf(q), opts: opts}
+		if f.proj == nil {
+			f.pre = precheckOf(q)
+		}
+		return f, nil
 	case tpl != "":
 		t, err := template.New("template").Option("missingkey=zero").Funcs(funcs(opts)).Parse(tpl)
 		if err != nil {
@@ -144,6 +149,9 @@ func columnOf(expr string, offset int) int {
 // field of a string, say) is returned; dst then holds the lines before it.
 func (f *Formatter) Append(dst, doc []byte) ([]byte, error) {
 	if f.needle != nil && !mayPrint(f.needle, doc) {
+		return dst, nil
+	}
+	if f.pre != nil && f.pre.cannotPass(doc) {
 		return dst, nil
 	}
 	var v any

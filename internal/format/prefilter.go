@@ -101,3 +101,68 @@ func mayPrint(needle, doc []byte) bool {
 	}
 	return bytes.Contains(doc, unicodeEscape) || bytes.Contains(doc, slashEscape)
 }
+
+// A precheck runs an expression's leading select(C) on the part of the
+// record C looks at, before decoding it all: select(.type == "event" and
+// (.data.message.user_id | tostring) == "8") prints whole records, so the
+// expression needs all of each, but C needs two fields. A record on which
+// C gives nothing truthy (and no error) cannot pass the select: it is
+// skipped. Otherwise the expression runs as usual on the whole record,
+// which gives the same output, or the same error, C being the same.
+type precheck struct {
+	code *gojq.Code
+	proj *projection
+}
+
+// precheckOf returns the precheck of q, or nil when q does not start with
+// a select whose condition needs less than the whole record.
+func precheckOf(q *gojq.Query) *precheck {
+	if q == nil || len(q.FuncDefs) > 0 || len(q.Imports) > 0 || q.Meta != nil {
+		return nil
+	}
+	for q.Op == gojq.OpPipe && len(q.Patterns) == 0 && q.Left != nil {
+		q = q.Left
+	}
+	t := onlyTerm(q)
+	if t == nil || t.Type != gojq.TermTypeFunc || len(t.SuffixList) > 0 ||
+		t.Func.Name != "select" || len(t.Func.Args) != 1 {
+		return nil
+	}
+	cond := t.Func.Args[0]
+	proj := projectionOf(cond)
+	if proj == nil {
+		return nil
+	}
+	code, err := gojq.Compile(cond, gojq.WithEnvironLoader(func() []string { return nil }))
+	if err != nil {
+		return nil
+	}
+	return &precheck{code: code, proj: proj}
+}
+
+// cannotPass reports whether the select's condition gives nothing truthy on
+// doc, without an error: then the expression prints nothing for it.
+func (p *precheck) cannotPass(doc []byte) bool {
+	v, err := decodeProjected(doc, p.proj)
+	if err != nil {
+		return false // the whole decode reports it
+	}
+	iter := p.code.Run(v)
+	for {
+		out, ok := iter.Next()
+		if !ok {
+			return true
+		}
+		switch x := out.(type) {
+		case error:
+			return false // the whole run reports it
+		case nil:
+		case bool:
+			if x {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+}

@@ -27,6 +27,24 @@ func shape(p *projection) any {
 	return m
 }
 
+func TestPrecheckOf(t *testing.T) {
+	t.Parallel()
+	for expr, want := range map[string]bool{
+		`select(.type == "event" and (.data.message.user_id | tostring) == "8")`: true,
+		`select(.data.message.user_id == 8) | .`:                                 true,
+		`select(.data.x) | tojson`:                                               true,
+		`select(keys | length > 3)`:                                              false, // the condition needs it all
+		`.data.message.content`:                                                  false,
+		`select(.a)?`:                                                            false,
+		`def f: .; select(.a)`:                                                   false,
+		`select(.a), .b`:                                                         false,
+	} {
+		f, err := Compile(expr, "", Options{})
+		require.NoError(t, err, expr)
+		assert.Equal(t, want, f.pre != nil, expr)
+	}
+}
+
 func TestProjectionOf(t *testing.T) {
 	t.Parallel()
 	for expr, want := range map[string]string{
@@ -102,6 +120,12 @@ func TestProjectionNeverChangesTheAnswer(t *testing.T) {
 		`select(.cached | not) | .event`, `.data.message | length`, `.data.message[0]`, `.data[]?.message`,
 		`(.data.message.content, .event) | ascii_downcase`, `[.data.message.id] | add`, `-.data.message.id`,
 		`.data.message.id + 1`, `{(.event): .data.message.id}`, `.data.message.content | test("r")`,
+		// Whole records out: the select's condition is prechecked.
+		`select(.type == "event" and (.data.message.user_id | tostring) == "8")`,
+		`select(.data.message.user_id)`, `select(.data.message.x.y)`, `select(.event, .type)`, `select(empty)`,
+		`select(.data.message.tags[]? == "a")`, `select(.data.message.user_id == 8) | .`,
+		`select((if (.type // "") == "" then "event" else .type end) as $t | $t == "event" and .event != null)`,
+		`select(.data.message.content | length > 3)`, `select(.cached | not)`,
 	}
 	for _, expr := range exprs {
 		with, err := Compile(expr, "", Options{})
@@ -109,7 +133,7 @@ func TestProjectionNeverChangesTheAnswer(t *testing.T) {
 		projected := *with
 		projected.needle = nil
 		without := projected
-		without.proj = nil
+		without.proj, without.pre = nil, nil
 		for _, doc := range docs {
 			b, berr := without.Append(nil, []byte(doc))
 			for _, f := range []*Formatter{with, &projected} {
@@ -139,11 +163,21 @@ func FuzzProjection(f *testing.F) {
 	with.needle = nil // the needle skips invalid JSON unread; callers never give any
 	without := *with
 	without.proj = nil
+	checked, err := Compile(`select(.type == "event" and (.data.message.user_id | tostring) == "8")`, "", Options{})
+	require.NoError(f, err)
+	require.NotNil(f, checked.pre)
+	unchecked := *checked
+	unchecked.pre = nil
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		a, aerr := with.Append(nil, doc)
 		b, berr := without.Append(nil, doc)
 		if string(a) != string(b) || (aerr == nil) != (berr == nil) {
 			t.Fatalf("on %q: projected %q, %v; whole %q, %v", doc, a, aerr, b, berr)
+		}
+		a, aerr = checked.Append(nil, doc)
+		b, berr = unchecked.Append(nil, doc)
+		if string(a) != string(b) || (aerr == nil) != (berr == nil) {
+			t.Fatalf("on %q: prechecked %q, %v; not %q, %v", doc, a, aerr, b, berr)
 		}
 	})
 }

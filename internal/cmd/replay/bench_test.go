@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/amusoft/tmsws/internal/cmdutil"
+	"github.com/amusoft/tmsws/internal/config"
 	"github.com/amusoft/tmsws/internal/iostreams"
 	"github.com/amusoft/tmsws/internal/record"
 )
@@ -58,5 +59,38 @@ func BenchmarkReplayJSON(b *testing.B) {
 		if err := runReplay(context.Background(), opts); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkReplayJQ is replay --jq over 100,000 records: the flags parsed
+// as the command parses them, then the replay run again and again.
+func BenchmarkReplayJQ(b *testing.B) {
+	data := benchRecording(100000)
+	path := filepath.Join(b.TempDir(), "rec.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for _, expr := range []string{`.data.message.content // empty`, `{event, id: .data.message.id}`,
+		`select((if (.type // "") == "" then "event" else .type end) as $t | $t == "event" and .event != null and ((.event | tostring | split("\\") | last) == "MessageSent") and ((.data.message.user_id | tostring) == "8"))`} {
+		b.Run(expr, func(b *testing.B) {
+			streams := &iostreams.IO{In: bytes.NewReader(nil), Out: io.Discard, ErrOut: io.Discard, WorkDir: b.TempDir()}
+			var opts *Options
+			cmd := NewCmdReplay(&cmdutil.Factory{IO: streams, Flags: &config.Flags{}}, func(_ context.Context, o *Options) error {
+				opts = o
+				return nil
+			})
+			cmd.SetArgs([]string{path, "--jq", expr})
+			b.Setenv("XDG_CONFIG_HOME", b.TempDir())
+			if err := cmd.Execute(); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := runReplay(context.Background(), opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
