@@ -173,8 +173,8 @@ func (p *Pretty) Write(r *record.Record) error {
 		b = append(b, p.body...)
 	}
 	b = append(b, '\n')
-	for _, v := range r.Violations {
-		b = p.appendViolation(b, v)
+	if len(r.Violations) > 0 {
+		b = p.appendViolations(b, r.Violations)
 	}
 	p.line = b
 
@@ -188,16 +188,19 @@ func (p *Pretty) Write(r *record.Record) error {
 // the time.
 const violationIndent = "              " // len(timeLayout) + 2
 
-// appendViolation appends one line under the event for a way its data broke
-// its --schema contract: "✗ schema: /message/user_id: expected integer, got
-// string", red with colour on, the text sanitized.
-func (p *Pretty) appendViolation(b []byte, v string) []byte {
-	b = append(b, violationIndent...)
-	b = append(b, p.st.violation.pre...)
-	b = append(b, "✗ schema: "...)
-	b = appendSafe(b, v)
-	b = append(b, p.st.violation.post...)
-	return append(b, '\n')
+// appendViolations appends one line under the event for each way its data
+// broke its --schema contract: "✗ schema: /message/user_id: expected
+// integer, got string", red with colour on, the text sanitized.
+func (p *Pretty) appendViolations(b []byte, vs []string) []byte {
+	for _, v := range vs {
+		b = append(b, violationIndent...)
+		b = append(b, p.st.violation.pre...)
+		b = append(b, "✗ schema: "...)
+		b = appendSafe(b, v)
+		b = append(b, p.st.violation.post...)
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // appendColumn appends text, sanitized and styled, padded to the widest
