@@ -65,8 +65,10 @@ Otherwise, or with --json, it prints one JSON object per channel and line,
 
 What each server tells differs: Reverb counts subscriptions of channels that are
 not presence ones and users of presence ones; Soketi counts subscriptions only;
-Pusher gives user counts only with --prefix presence- and subscription counts
-only when the app has them enabled (tmsws asks again without when refused).
+Pusher gives subscription counts only when the app has them enabled (tmsws asks
+again without when refused). User counts may only be asked for with the
+presence- prefix: without --prefix, tmsws asks a second time with it when the
+list holds presence channels.
 'tmsws channels info NAME' asks about one channel, with all its counts.
 
 A wrong secret exits with 3, a server that cannot be reached or an unknown app
