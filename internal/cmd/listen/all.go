@@ -3,6 +3,7 @@ package listen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path"
 	"slices"
@@ -60,6 +61,11 @@ func checkGlobs(globs []string) error {
 	return nil
 }
 
+// maxDiscovered is how many discovered channels listen --all follows at
+// a time: a server (or a busy app) listing tens of thousands must not make
+// it subscribe to them all.
+const maxDiscovered = 1000
+
 type discovery struct {
 	api    channelLister
 	globs  []string
@@ -86,6 +92,8 @@ type discovery struct {
 	joined          map[string]time.Time // channel → since when it has looked vacant (zero: in use)
 	refused         map[string]bool      // not tried again until it is gone from the list
 	warnedEncrypted bool
+	warnedInvalid   bool
+	warnedTooMany   bool
 	failing         string // the last poll's error, "" when it worked
 
 	cancel context.CancelFunc
@@ -295,6 +303,23 @@ func (d *discovery) poll(ctx context.Context, c subscriber) error {
 		name := ch.Name
 		if _, ok := d.joined[name]; ok || left[name] || !ch.Occupied || d.static[name] || d.refused[name] || !d.match(name) {
 			continue
+		}
+		// The list is the server's: a name that is no channel name is not
+		// sent back, and however many it lists, at most maxDiscovered are
+		// followed.
+		if err := cmdutil.CheckChannel(name); err != nil {
+			if !d.warnedInvalid {
+				d.warnedInvalid = true
+				d.log.Warn("discovery", "skipping channels whose names are not channel names (the server listed "+termsafe.Clip(name, 64)+"): "+err.Error())
+			}
+			continue
+		}
+		if len(d.joined) >= maxDiscovered {
+			if !d.warnedTooMany {
+				d.warnedTooMany = true
+				d.log.Warn("discovery", fmt.Sprintf("the server lists more channels than listen --all follows (%d): name the ones you want with a GLOB, e.g. tmsws listen --all 'private-chat.*'", maxDiscovered))
+			}
+			break
 		}
 		if strings.HasPrefix(name, auth.EncryptedPrefix) && !d.encrypt {
 			if !d.warnedEncrypted {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -367,4 +368,36 @@ func TestAllAuthorizerRoutesByChannel(t *testing.T) {
 	assert.Empty(t, a.Via(), "two ways: the [auth] line names neither")
 	a.given = &auth.Signer{Key: "app-key", Secret: "app-secret"}
 	assert.Equal(t, signer.Via(), a.Via())
+}
+
+// The list is the server's: names that are no channel names are not
+// subscribed, and at most maxDiscovered channels are followed, each with
+// one warning.
+func TestDiscoveryBoundsWhatTheServerLists(t *testing.T) {
+	t.Parallel()
+	dt := newDiscoveryTest(nil)
+	list := []pusherapi.Channel{occupied("bad\x1b]0;x\x07name", 2), occupied("two words", 2), occupied(strings.Repeat("x", 20000), 2)}
+	for i := range maxDiscovered + 5 {
+		list = append(list, occupied(fmt.Sprintf("chat.%04d", i), 2))
+	}
+	dt.api.set(nil, list...)
+	calls := dt.poll(t)
+	require.Len(t, calls, maxDiscovered)
+	for _, c := range calls {
+		assert.True(t, strings.HasPrefix(c, "+chat."), c)
+	}
+	dt.poll(t)
+	_, warns := dt.log.lines()
+	require.Len(t, warns, 2, "one warning each, not one per poll: %q", warns)
+	assert.Contains(t, warns[0], "not channel names")
+	assert.NotContains(t, warns[0], "\x1b")
+	assert.Contains(t, warns[1], "more channels than listen --all follows (1000)")
+
+	// A channel left frees a place for one more.
+	list[3] = pusherapi.Channel{Name: list[3].Name, Occupied: true, SubscriptionCount: count(1)}
+	dt.api.set(nil, list...)
+	dt.poll(t)
+	dt.poll(t)
+	calls = dt.poll(t)
+	assert.Equal(t, []string{"-chat.0000", "+chat.1000"}, calls)
 }
