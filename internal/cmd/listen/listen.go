@@ -87,7 +87,10 @@ without it. A channel that only tmsws keeps occupied (its
 subscription_count is 1, or a presence channel's user_count), or that is
 gone from the list, is left once it has looked so for a grace period of
 twice --discover-every; one that comes back is subscribed again. stderr
-says "+ NAME" when a channel is joined and "- NAME" when it is left. -c
+says "+ NAME" when a channel is joined and "- NAME" when it is left. At
+most 1000 discovered channels are followed at a time (a warning says when
+the server lists more: narrow it with a GLOB), and names that are no channel
+names are skipped. -c
 channels may be given too; filters, -o, --count and the output formats
 apply as always.`,
 		Example: `  tmsws listen -c private-chat.42
