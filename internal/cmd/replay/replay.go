@@ -235,6 +235,20 @@ func (e *MalformedError) Error() string {
 // are counted, so a binary file given by mistake does not flood stderr.
 const maxReports = 100
 
+// Reporter reports malformed lines of recordings as replay does, for
+// other commands that read them: FILE:LINE: reason, the first 100 one by
+// one, then a count.
+type Reporter struct{ r reporter }
+
+// NewReporter returns a Reporter writing on w.
+func NewReporter(w io.Writer) *Reporter { return &Reporter{r: reporter{w: w}} }
+
+// Report reports the malformed line n of src.
+func (r *Reporter) Report(src string, n int, err error) { r.r.report(src, n, err) }
+
+// Count is how many lines were reported.
+func (r *Reporter) Count() int { return r.r.count }
+
 // reporter reports malformed lines on stderr as FILE:LINE: reason.
 type reporter struct {
 	w     io.Writer

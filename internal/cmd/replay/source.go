@@ -80,6 +80,16 @@ func checkFiles(files []string) error {
 // Returning errStop ends the scan with nil.
 type lineFunc func(src string, n int, line []byte, bad error) error
 
+// Scan reads recordings line by line as replay does, for other commands
+// that read them (schema infer): "-" is stdin, gzip is read by its
+// content, and fn gets each line (valid only during the call) with its
+// source and number, or the reason it could not be read (a line longer
+// than maxLine, 0 meaning DefaultMaxLine, is read past, never held).
+// Memory stays flat whatever the size.
+func Scan(ctx context.Context, files []string, stdin io.Reader, maxLine int64, fn func(src string, n int, line []byte, bad error) error) error {
+	return scan(ctx, files, stdin, maxLine, nil, fn)
+}
+
 // LineTooLongError is a recording line longer than the line limit
 // (--max-frame): it is skipped, read in pieces and never held whole.
 type LineTooLongError struct{ Max int64 }

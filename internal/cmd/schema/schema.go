@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/cmd/replay"
 	"github.com/amusoft/tmsws/internal/cmdutil"
@@ -102,6 +103,10 @@ the schema is still written from the valid ones, and the exit status is then
 	return cmd
 }
 
+// maxEventNames is how many event names a schema holds: a recording of
+// millions of names (a mistake, or an attack) must not grow it without end.
+const maxEventNames = 1000
+
 // MalformedError says that lines of the recordings were malformed: each was
 // reported on stderr and skipped, and the schema was written from the
 // rest. It exits with 1.
@@ -116,24 +121,52 @@ func (e *MalformedError) Error() string {
 }
 
 func runInfer(ctx context.Context, opts *InferOptions) error {
-	rec, bad, err := replay.LoadRecording(ctx, opts.Files, opts.IO.In, nil, 0)
-	for _, b := range bad {
-		fmt.Fprintln(opts.IO.ErrOut, b)
-	}
+	// The recordings are read as a stream, one line at a time, as replay
+	// reads them: a 1 GB recording costs what its schema costs.
+	rep := replay.NewReporter(opts.IO.ErrOut)
+	in := schema.NewInferrer()
+	events, names, tooMany := 0, map[string]bool{}, false
+	err := replay.Scan(ctx, opts.Files, opts.IO.In, 0, func(src string, n int, line []byte, bad error) error {
+		if bad != nil {
+			rep.Report(src, n, bad)
+			return nil
+		}
+		if err := record.Validate(line); err != nil {
+			rep.Report(src, n, err)
+			return nil
+		}
+		if typ := gjson.GetBytes(line, "type"); typ.Exists() && typ.String() != record.TypeEvent {
+			return nil
+		}
+		r, err := record.Decode(line)
+		if err != nil {
+			rep.Report(src, n, err)
+			return nil
+		}
+		if r.Type != record.TypeEvent {
+			return nil
+		}
+		if !names[r.Event] {
+			if len(names) >= maxEventNames {
+				if !tooMany {
+					tooMany = true
+					fmt.Fprintf(opts.IO.ErrOut, "schema infer: more than %d event names: the others are left out (%s:%d has %s)\n", maxEventNames, termsafe.String(src), n, termsafe.Clip(r.Event, 100))
+				}
+				return nil
+			}
+			names[r.Event] = true
+		}
+		in.Add(r.Event, r.Data)
+		events++
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	in := schema.NewInferrer()
-	events, names := 0, map[string]bool{}
-	for _, it := range rec.Items {
-		if it.Type != record.TypeEvent {
-			continue
-		}
-		in.Add(it.Event, it.Data)
-		events++
-		names[it.Event] = true
-	}
 	if events == 0 {
+		if rep.Count() > 0 {
+			return &MalformedError{Lines: rep.Count()}
+		}
 		return errors.New("schema infer: no event records in the recordings: nothing to infer from; record some with tmsws listen -c CHANNEL -o session.jsonl")
 	}
 	doc := in.Document()
@@ -147,7 +180,7 @@ func runInfer(ctx context.Context, opts *InferOptions) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "schema: %d %s of %d %s → %s\n", events, plural(events, "event"), len(names), plural(len(names), "name"), termsafe.String(dest))
-	if n := malformed(bad); n > 0 {
+	if n := rep.Count(); n > 0 {
 		return &MalformedError{Lines: n}
 	}
 	return nil
@@ -158,19 +191,6 @@ func plural(n int, s string) string {
 		return s
 	}
 	return s + "s"
-}
-
-// malformed is how many malformed lines the reports of LoadRecording
-// stand for: one each, or, past its cap, the total its last line gives.
-func malformed(bad []string) int {
-	if len(bad) == 0 {
-		return 0
-	}
-	var n int
-	if _, err := fmt.Sscanf(bad[len(bad)-1], "replay: %d malformed lines in all", &n); err == nil && n > 0 {
-		return n
-	}
-	return len(bad)
 }
 
 // writeAtomic writes data to a temp file next to path and renames it over

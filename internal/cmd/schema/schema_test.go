@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,4 +170,21 @@ func TestDemoSchemaIsTheInferredOne(t *testing.T) {
 	v, known := set.Check(`App\Events\MessageSent`, []byte(`{"message":{"id":1,"chat_id":42,"user_id":"8","content":"hi","temp_id":"t","created_at":"2026-11-26T09:16:52Z","user":{"id":8,"name":"A"}}}`))
 	assert.True(t, known)
 	assert.Equal(t, []string{"/message/user_id: expected integer, got string"}, v)
+}
+
+// A recording of more event names than a schema holds: the first 1000 are
+// kept, one line says so, and the rest are left out.
+func TestInferBoundsTheEventNames(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for i := range maxEventNames + 5 {
+		fmt.Fprintf(&b, `{"type":"event","event":"E%04d","data":{"n":%d}}`+"\n", i, i)
+	}
+	stdout, stderr, err := run(t, "", writeFile(t, "many.jsonl", []byte(b.String())))
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(stderr, "more than 1000 event names"), stderr)
+	assert.Contains(t, stderr, "many.jsonl:1001 has E1000")
+	assert.Contains(t, stdout, `"E0999"`)
+	assert.NotContains(t, stdout, `"E1000"`)
+	assert.Contains(t, stderr, "schema: 1000 events of 1000 names")
 }
