@@ -183,3 +183,17 @@ func TestDemoFilterFlagsAreListens(t *testing.T) {
 	}
 	assert.Equal(t, 1, strings.Count(d.Long, cmdutil.FilterRule("-e")))
 }
+
+// The demo's listener takes --jq and --schema as listen does; the bundled
+// session keeps the contract of its schema in testdata.
+func TestDemoJQAndSchema(t *testing.T) {
+	t.Parallel()
+	res := newCLI(t).run("demo", "--speed", "0", "--jq", `select(.type == "event" and (.event | endswith("MessageSent"))) | .data.message.user_id`)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Equal(t, "8\n9\n12\n8\n", res.stdout)
+
+	res = newCLI(t).run("demo", "--speed", "0", "--json", "--schema", "../../testdata/schemas/demo.schema.json")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.NotContains(t, res.stdout, `"violations"`)
+	assert.Contains(t, res.stderr, "[schema] 16 events checked against ../../testdata/schemas/demo.schema.json, all kept their contract")
+}

@@ -40,7 +40,7 @@ type Options struct {
 	Speed    float64 // 0: as fast as possible
 	Recorded []byte  // the recording to play; the embedded one by default
 
-	cmdutil.SelectFlags // -e, --where, --json, --pretty, --wide
+	cmdutil.SelectFlags // -e, --where, --json, --pretty, --wide, --jq, --template, --schema
 }
 
 // NewCmdDemo builds `tmsws demo`.
@@ -63,7 +63,9 @@ records they select, as they do for listen and replay (the rule is below).`,
   tmsws demo --json | jq -r 'select(.type == "event" and (.event | endswith("MessageSent"))) | .data.message.content'
   tmsws demo -e MessageSent --where data.message.user_id=8
   tmsws demo --speed 4
-  tmsws demo --speed 0 --json > session.jsonl`,
+  tmsws demo --speed 0 --json > session.jsonl
+  tmsws demo --speed 0 --jq 'select(.type == "event" and (.event | endswith("MessageSent"))) | .data.message.content'
+  tmsws demo --speed 0 --schema testdata/schemas/demo.schema.json`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return cmdutil.Usagef("demo takes no arguments, got %q", args[0])
@@ -87,8 +89,17 @@ records they select, as they do for listen and replay (the rule is below).`,
 	cmd.Flags().BoolVar(&opts.Loop, "loop", false, "play the session again and again until interrupted")
 	// The words of replay's --speed, which has another default.
 	cmd.Flags().Float64Var(&opts.Speed, "speed", 1, "keep the recorded timing scaled by `X` (2 = twice as fast); 0 = as fast as possible")
-	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.EventFlag, cmdutil.WhereFlag, cmdutil.JSONFlag, cmdutil.PrettyFlag)
+	cmdutil.AddSelectFlags(cmd, &opts.SelectFlags, cmdutil.EventFlag, cmdutil.WhereFlag, cmdutil.JSONFlag, cmdutil.PrettyFlag,
+		cmdutil.JQFlag, cmdutil.TemplateFlag, cmdutil.SchemaFlag)
 	return cmd
+}
+
+// withChannels is the demo's flags for listen, with the recording's
+// channels: the compiled --jq or --template and --schema come along.
+func (o *Options) withChannels(channels []string) cmdutil.SelectFlags {
+	sf := o.SelectFlags
+	sf.Channels = channels
+	return sf
 }
 
 // lasts says how long the recording plays at the default --speed 1, in
@@ -208,7 +219,7 @@ func Run(ctx context.Context, opts *Options) error {
 			Color:       opts.Color,
 			Verbose:     opts.Verbose,
 		},
-		SelectFlags:       cmdutil.SelectFlags{Channels: channels, Events: opts.Events, Wheres: opts.Wheres, JSON: opts.JSON, Pretty: opts.Pretty, Wide: opts.Wide},
+		SelectFlags:       opts.withChannels(channels),
 		Duration:          duration,
 		StopAfter:         stopAfter,
 		ReconnectAttempts: 3,
