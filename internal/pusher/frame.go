@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -25,8 +28,48 @@ type Frame struct {
 }
 
 // ParseFrame decodes a text frame in one pass over its top-level keys. The
-// Frame shares no memory with msg (the session reuses frame buffers).
+// Frame shares no memory with msg (the session reuses frame buffers), nor
+// with anything else: the caller owns its Data.
 func ParseFrame(msg []byte) (Frame, error) {
+	var p frameParser
+	return p.parse(msg)
+}
+
+// frameParser decodes the frames of one session and reuses its memory
+// from frame to frame, so the listen hot path allocates nothing in steady
+// state:
+//
+//   - the Data of the Frame it returns lives in the parser's scratch
+//     buffers and is valid only until the next parse: a record built from
+//     it is valid until the Sink's Write returns (see handle), and whatever
+//     keeps data longer (presence member maps, a sink) copies it;
+//   - Event, Channel and UserID are ordinary strings, never views of msg or
+//     of a scratch buffer, safe to keep forever; the names seen often are
+//     interned, so a frame of a known event on a known channel makes none.
+//
+// The zero frameParser interns nothing and returns Data in memory of its
+// own (what ParseFrame does).
+type frameParser struct {
+	names map[string]string // interned names; nil: intern nothing
+	str   []byte            // a name being unescaped
+	data  []byte            // the data, unescaped or copied
+	alt   []byte            // the data quoted as a JSON string, when it is not JSON
+	cbuf  bytes.Buffer      // the data compacted, when it spans lines
+}
+
+func newFrameParser() *frameParser {
+	return &frameParser{names: make(map[string]string, 16)}
+}
+
+// A server chooses its names: the intern table holds at most maxInterned
+// names of at most maxInternLen bytes, and starts over when it is full, so a
+// server sending a million distinct names costs allocations, not memory.
+const (
+	maxInterned  = 512
+	maxInternLen = 256
+)
+
+func (p *frameParser) parse(msg []byte) (Frame, error) {
 	var f Frame
 	switch jsonsafe.Valid(msg) {
 	case nil:
@@ -35,31 +78,86 @@ func ParseFrame(msg []byte) (Frame, error) {
 	default:
 		return f, errMalformed("not valid JSON")
 	}
-	root := gjson.ParseBytes(msg)
-	if !root.IsObject() {
+	// msg is valid JSON from here on; the scan still checks its bounds.
+	i := skipSpace(msg, 0)
+	if i == len(msg) || msg[i] != '{' {
 		return f, errMalformed("not a JSON object")
 	}
-	var err error
-	root.ForEach(func(key, value gjson.Result) bool {
-		switch key.Str {
-		case "event":
-			f.Event = value.String()
-		case "channel":
-			f.Channel = value.String()
-		case "data":
-			f.Data, err = decodeData(value)
-		case "user_id":
-			f.UserID = value.String()
+	for i = skipSpace(msg, i+1); i < len(msg) && msg[i] != '}'; {
+		end := stringEnd(msg, i)
+		if end < 0 {
+			return Frame{}, errMalformed("not valid JSON")
 		}
-		return err == nil
-	})
-	if err != nil {
-		return Frame{}, err
+		key := msg[i+1 : end-1]
+		if i = skipSpace(msg, end); i == len(msg) || msg[i] != ':' {
+			return Frame{}, errMalformed("not valid JSON")
+		}
+		i = skipSpace(msg, i+1)
+		if end = valueEnd(msg, i); end < 0 {
+			return Frame{}, errMalformed("not valid JSON")
+		}
+		val := msg[i:end]
+		if i = skipSpace(msg, end); i < len(msg) && msg[i] == ',' {
+			i = skipSpace(msg, i+1)
+		}
+		if bytes.IndexByte(key, '\\') >= 0 {
+			p.str = unescape(p.str[:0], key)
+			key = p.str
+		}
+		switch bytesString(key) {
+		case "event":
+			f.Event = p.name(val)
+		case "channel":
+			f.Channel = p.name(val)
+		case "data":
+			var err error
+			if f.Data, err = p.decodeData(val); err != nil {
+				return Frame{}, err
+			}
+		case "user_id":
+			f.UserID = p.name(val)
+		}
 	}
 	if f.Event == "" {
 		return f, errMalformed(`no "event" field`)
 	}
 	return f, nil
+}
+
+// name is a name field's value as a string (gjson's String: a string's
+// text, "" for null, the JSON of anything else), never a view of raw.
+func (p *frameParser) name(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	if raw[0] != '"' {
+		return p.intern(unsafeBytes(gjson.Parse(bytesString(raw)).String()))
+	}
+	s := raw[1 : len(raw)-1]
+	if bytes.IndexByte(s, '\\') >= 0 {
+		p.str = unescape(p.str[:0], s)
+		s = p.str
+	}
+	return p.intern(s)
+}
+
+// intern returns b as a string, the same string for the same bytes while
+// it is in the table.
+func (p *frameParser) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := p.names[string(b)]; ok { // a lookup by string(b) does not allocate
+		return s
+	}
+	s := string(b)
+	if p.names != nil && len(s) <= maxInternLen {
+		if len(p.names) >= maxInterned {
+			clear(p.names)
+		}
+		p.names[s] = s
+	}
+	return s
 }
 
 type malformedError string
@@ -73,34 +171,203 @@ func errMalformed(s string) error { return malformedError(s) }
 // built from it stays one line, and it is valid UTF-8: invalid bytes become
 // U+FFFD, as in every other field of a record. A string that holds JSON
 // nested deeper than jsonsafe.MaxDepth makes the frame malformed, as the
-// same JSON would outside a string.
+// same JSON would outside a string. The result is memory of its own.
 func decodeData(v gjson.Result) ([]byte, error) {
+	var p frameParser
 	if v.Type == gjson.String {
-		s := v.Str
-		switch jsonsafe.ValidString(s) {
-		case nil:
-			return jsonsafe.FixUTF8(compactLine([]byte(s))), nil
-		case jsonsafe.ErrTooDeep:
-			return nil, errMalformed("data: " + jsonsafe.ErrTooDeep.Error())
-		}
-		return record.AppendString(nil, s), nil
+		return p.decodeString(append([]byte(nil), v.Str...))
 	}
 	if v.Type == gjson.Null && v.Raw == "" {
 		return nil, nil
 	}
-	return jsonsafe.FixUTF8(compactLine([]byte(v.Raw))), nil
+	return p.decodeData(unsafeBytes(v.Raw))
+}
+
+// decodeData is decodeData for the raw JSON of a data value (never empty),
+// into p's scratch buffers.
+func (p *frameParser) decodeData(raw []byte) ([]byte, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		p.data = unescape(p.data[:0], raw[1:len(raw)-1])
+		return p.decodeString(p.data)
+	}
+	p.data = append(p.data[:0], raw...)
+	return jsonsafe.FixUTF8(p.compactLine(p.data)), nil
+}
+
+// decodeString is the data of a frame whose data was the JSON string s
+// (unescaped): its JSON when it holds JSON, else s as a JSON string. The
+// result is s, or p's memory, or new memory.
+func (p *frameParser) decodeString(s []byte) ([]byte, error) {
+	switch jsonsafe.Valid(s) {
+	case nil:
+		return jsonsafe.FixUTF8(p.compactLine(s)), nil
+	case jsonsafe.ErrTooDeep:
+		return nil, errMalformed("data: " + jsonsafe.ErrTooDeep.Error())
+	}
+	p.alt = record.AppendString(p.alt[:0], bytesString(s))
+	return p.alt, nil
 }
 
 // compactLine removes insignificant whitespace when the JSON spans lines.
-func compactLine(b []byte) []byte {
+func (p *frameParser) compactLine(b []byte) []byte {
 	if bytes.IndexByte(b, '\n') < 0 && bytes.IndexByte(b, '\r') < 0 {
 		return b
 	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, b); err != nil {
-		return record.AppendString(nil, string(b))
+	p.cbuf.Reset()
+	if err := json.Compact(&p.cbuf, b); err != nil {
+		p.alt = record.AppendString(p.alt[:0], bytesString(b))
+		return p.alt
 	}
-	return out.Bytes()
+	return p.cbuf.Bytes()
+}
+
+// The scanners below walk JSON that jsonsafe.Valid has accepted; they
+// check their bounds all the same, and a scan that fails returns -1.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd is the index just past the string that starts at b[i], -1
+// when there is none.
+func stringEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			i++
+		}
+	}
+	return -1
+}
+
+// valueEnd is the index just past the value that starts at b[i], -1 when
+// there is none.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				if i = stringEnd(b, i); i < 0 {
+					return -1
+				}
+				i--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return j
+		}
+		j++
+	}
+	return j
+}
+
+// unescape appends the text of the JSON string body s (without its quotes)
+// to dst, as gjson decodes it: a lone surrogate becomes U+FFFD, other bytes
+// are kept as they are.
+func unescape(dst, s []byte) []byte {
+	for {
+		j := bytes.IndexByte(s, '\\')
+		if j < 0 {
+			return append(dst, s...)
+		}
+		dst = append(dst, s[:j]...)
+		s = s[j:]
+		if len(s) < 2 {
+			return dst
+		}
+		c := s[1]
+		s = s[2:]
+		switch c {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			if len(s) < 4 {
+				return dst
+			}
+			r := hex4(s)
+			s = s[4:]
+			if r >= 0xD800 && r < 0xDC00 && len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
+				if r2 := hex4(s[2:]); r2 >= 0xDC00 && r2 < 0xE000 {
+					r = utf16.DecodeRune(r, r2)
+					s = s[6:]
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+		default: // '"', '\\', '/'
+			dst = append(dst, c)
+		}
+	}
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// bytesString views b as a string without copying: for lookups and
+// comparisons only, never to keep.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// unsafeBytes views s as bytes without copying: read only.
+func unsafeBytes(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // ErrorData reads a pusher:error payload in both forms: Pusher and Soketi

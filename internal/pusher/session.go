@@ -63,8 +63,15 @@ type session struct {
 	cacheWait  map[string]time.Time
 	cacheUntil time.Time
 	keys       map[string]*[32]byte         // private-encrypted- channel → shared secret
-	members    map[string]map[string][]byte // presence channel → user_id → user_info
+	members    map[string]map[string][]byte // presence channel → user_id → user_info, copies of their own
 	wbuf       []byte
+
+	// parser decodes the frames handle reads and rec is the record it
+	// builds of each: both reused from frame to frame, so a frame of the
+	// listen hot path allocates nothing. A record and its Data are valid
+	// until the Sink's Write returns; what keeps them longer copies them.
+	parser *frameParser
+	rec    record.Record
 
 	// Channels added with Subscribe (see dynamic.go): live is how the
 	// client reaches this session's loop, dyn where each stands on this
@@ -539,7 +546,7 @@ func (s *session) read(done <-chan struct{}) {
 
 // Frame buffers: a frame is read into a buffer from the free list, which
 // the run loop hands back once the frame is handled (nothing keeps a
-// frame's bytes: ParseFrame copies what it keeps), so reading allocates
+// frame's bytes: the frame parser copies what it keeps), so reading allocates
 // nothing in steady state. A buffer grows by doubling up to bigFrame;
 // a larger frame is read in bigFrame pieces and joined once it is whole, so
 // a frame that turns out to be over the limit has cost the limit, and one
@@ -814,13 +821,19 @@ func (s *session) handle(fr frame) error {
 		log.Warn("connection", "ignored a binary frame of "+english.Count(len(fr.data), "byte")+" (Pusher frames are JSON text)")
 		return nil
 	}
-	f, err := ParseFrame(fr.data)
+	if s.parser == nil {
+		s.parser = newFrameParser()
+	}
+	f, err := s.parser.parse(fr.data)
 	if err != nil {
 		log.Warn("connection", "ignored a frame: "+err.Error())
 		log.Debug("connection", "frame: "+truncate(fr.data, 200))
 		return sink.Write(&record.Record{TS: fr.ts, Type: record.TypeError, SocketID: s.socketID, Message: err.Error()})
 	}
-	rec := record.Record{TS: fr.ts, Type: record.TypeEvent, Channel: f.Channel, Event: f.Event, Data: f.Data, UserID: f.UserID, SocketID: s.socketID}
+	// f.Data is the parser's until the next frame, and rec is reused: a
+	// Sink keeps neither past Write (see Sink).
+	rec := &s.rec
+	*rec = record.Record{TS: fr.ts, Type: record.TypeEvent, Channel: f.Channel, Event: f.Event, Data: f.Data, UserID: f.UserID, SocketID: s.socketID}
 	switch f.Event {
 	case "pusher:ping":
 		rec.Type = record.TypeProtocol
@@ -828,14 +841,14 @@ func (s *session) handle(fr frame) error {
 			return s.writeFailed(err)
 		}
 	case "pusher:error":
-		return s.serverError(&rec)
+		return s.serverError(rec)
 	case "pusher:subscription_error":
 		status := codeOf(gjson.GetBytes(f.Data, "status"))
 		msg := gjson.GetBytes(f.Data, "error").String()
 		if msg == "" {
 			msg = string(f.Data)
 		}
-		return s.refused(f.Channel, status, msg, &rec)
+		return s.refused(f.Channel, status, msg, rec)
 	case "pusher_internal:subscription_succeeded":
 		rec.Type = record.TypeSubscribed
 		s.confirmed(f.Channel, f.Data, fr.ts)
@@ -852,7 +865,7 @@ func (s *session) handle(fr frame) error {
 			rec.Data = []byte(info.Raw)
 		}
 		if m := s.members[f.Channel]; m != nil {
-			m[rec.UserID] = rec.Data
+			m[rec.UserID] = rec.Data // a copy of its own: gjson.GetBytes copies
 		}
 	case "pusher_internal:member_removed":
 		rec.Type, rec.Event = record.TypeMemberRemoved, ""
@@ -881,7 +894,7 @@ func (s *session) handle(fr frame) error {
 			rec.Data = plain
 		}
 	}
-	return sink.Write(&rec)
+	return sink.Write(rec)
 }
 
 // serverError handles pusher:error after the handshake. While a
