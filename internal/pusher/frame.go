@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -93,29 +94,42 @@ func (p *frameParser) parse(msg []byte) (Frame, error) {
 			return Frame{}, errMalformed("not valid JSON")
 		}
 		i = skipSpace(msg, i+1)
-		if end = valueEnd(msg, i); end < 0 {
-			return Frame{}, errMalformed("not valid JSON")
-		}
-		val := msg[i:end]
-		if i = skipSpace(msg, end); i < len(msg) && msg[i] == ',' {
-			i = skipSpace(msg, i+1)
-		}
 		if bytes.IndexByte(key, '\\') >= 0 {
 			p.str = unescape(p.str[:0], key)
 			key = p.str
 		}
-		switch bytesString(key) {
-		case "event":
-			f.Event = p.name(val)
-		case "channel":
-			f.Channel = p.name(val)
-		case "data":
+		field := bytesString(key)
+		if field == "data" && i < len(msg) && msg[i] == '"' {
+			// The Pusher norm, and most of the bytes: scanned and
+			// unescaped in one pass.
+			if p.data, end = unescapeString(p.data[:0], msg, i); end < 0 {
+				return Frame{}, errMalformed("not valid JSON")
+			}
 			var err error
-			if f.Data, err = p.decodeData(val); err != nil {
+			if f.Data, err = p.decodeString(p.data); err != nil {
 				return Frame{}, err
 			}
-		case "user_id":
-			f.UserID = p.name(val)
+		} else {
+			if end = valueEnd(msg, i); end < 0 {
+				return Frame{}, errMalformed("not valid JSON")
+			}
+			val := msg[i:end]
+			switch field {
+			case "event":
+				f.Event = p.name(val)
+			case "channel":
+				f.Channel = p.name(val)
+			case "data":
+				var err error
+				if f.Data, err = p.decodeData(val); err != nil {
+					return Frame{}, err
+				}
+			case "user_id":
+				f.UserID = p.name(val)
+			}
+		}
+		if i = skipSpace(msg, end); i < len(msg) && msg[i] == ',' {
+			i = skipSpace(msg, i+1)
 		}
 	}
 	if f.Event == "" {
@@ -294,45 +308,81 @@ func valueEnd(b []byte, i int) int {
 // to dst, as gjson decodes it: a lone surrogate becomes U+FFFD, other bytes
 // are kept as they are.
 func unescape(dst, s []byte) []byte {
+	dst = slices.Grow(dst, len(s)) // the text is never longer than its JSON
 	for {
 		j := bytes.IndexByte(s, '\\')
 		if j < 0 {
 			return append(dst, s...)
 		}
 		dst = append(dst, s[:j]...)
-		s = s[j:]
-		if len(s) < 2 {
+		var n int
+		if dst, n = appendEscape(dst, s[j:]); n == 0 {
 			return dst
 		}
-		c := s[1]
-		s = s[2:]
-		switch c {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			if len(s) < 4 {
-				return dst
-			}
-			r := hex4(s)
-			s = s[4:]
-			if r >= 0xD800 && r < 0xDC00 && len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
-				if r2 := hex4(s[2:]); r2 >= 0xDC00 && r2 < 0xE000 {
-					r = utf16.DecodeRune(r, r2)
-					s = s[6:]
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-		default: // '"', '\\', '/'
-			dst = append(dst, c)
+		s = s[j+n:]
+	}
+}
+
+// unescapeString appends the text of the JSON string that starts at b[i]
+// to dst, as unescape does, in the same pass that finds its end: it returns
+// the index just past the string, -1 when there is none.
+func unescapeString(dst, b []byte, i int) ([]byte, int) {
+	if i >= len(b) || b[i] != '"' {
+		return dst, -1
+	}
+	dst = slices.Grow(dst, len(b)-i) // at most the rest of b
+	i++
+	start := i
+	for i < len(b) {
+		switch b[i] {
+		default:
+			i++
+			continue
+		case '"':
+			return append(dst, b[start:i]...), i + 1
+		case '\\':
 		}
+		dst = append(dst, b[start:i]...)
+		var n int
+		if dst, n = appendEscape(dst, b[i:]); n == 0 {
+			return dst, -1
+		}
+		i += n
+		start = i
+	}
+	return dst, -1
+}
+
+// appendEscape appends what the escape at the start of s stands for and
+// returns how many bytes of s it took, 0 when it is cut short.
+func appendEscape(dst, s []byte) ([]byte, int) {
+	if len(s) < 2 {
+		return dst, 0
+	}
+	switch c := s[1]; c {
+	case 'b':
+		return append(dst, '\b'), 2
+	case 'f':
+		return append(dst, '\f'), 2
+	case 'n':
+		return append(dst, '\n'), 2
+	case 'r':
+		return append(dst, '\r'), 2
+	case 't':
+		return append(dst, '\t'), 2
+	case 'u':
+		if len(s) < 6 {
+			return dst, 0
+		}
+		r, n := hex4(s[2:]), 6
+		if r >= 0xD800 && r < 0xDC00 && len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+			if r2 := hex4(s[8:]); r2 >= 0xDC00 && r2 < 0xE000 {
+				r, n = utf16.DecodeRune(r, r2), 12
+			}
+		}
+		return utf8.AppendRune(dst, r), n
+	default: // '"', '\\', '/'
+		return append(dst, c), 2
 	}
 }
 
