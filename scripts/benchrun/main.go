@@ -61,6 +61,9 @@ type config struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == spawnFlag {
+		os.Exit(spawnMain(os.Args[2:]))
+	}
 	os.Exit(mainExit(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -202,6 +205,9 @@ func run(cfg *config) *Report {
 	r.env = append(r.env, "XDG_CONFIG_HOME="+cfgDir)
 
 	rep.Machine = r.machine()
+	if floor := measure(r.prog("true"), nil, 10*time.Second); floor.Error == "" {
+		rep.RSSFloorKB = floor.MaxRSSKB
+	}
 	rep.Sections = append(rep.Sections, r.live())
 	rec := filepath.Join(work, "recording.jsonl")
 	rep.Sections = append(rep.Sections, r.replay(rec))
@@ -443,26 +449,30 @@ func (r *runner) big(rec, big string) *Section {
 }
 
 // repeatFile writes src to dst as many times as it takes to reach at
-// least size bytes, and returns dst's size.
+// least size bytes, and returns dst's size. It streams: the driver stays
+// small.
 func repeatFile(src, dst string, size int64) (int64, error) {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return 0, err
-	}
-	if len(b) == 0 {
-		return 0, fmt.Errorf("%s is empty", src)
-	}
 	f, err := os.Create(dst)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
 	for n < size {
-		w, err := f.Write(b)
-		n += int64(w)
+		in, err := os.Open(src)
 		if err != nil {
 			f.Close()
-			return n, fmt.Errorf("write %s: %w (is the disk full?)", dst, err)
+			return n, err
+		}
+		w, err := io.Copy(f, in)
+		in.Close()
+		n += w
+		if err != nil {
+			f.Close()
+			return n, fmt.Errorf("copy %s to %s: %w (is the disk full?)", src, dst, err)
+		}
+		if w == 0 {
+			f.Close()
+			return n, fmt.Errorf("%s is empty", src)
 		}
 	}
 	return n, f.Close()

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +18,9 @@ import (
 // The test binary doubles as every program the driver runs: with
 // BENCHRUN_CHILD set it acts by its arguments (see child) and exits.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == spawnFlag {
+		os.Exit(spawnMain(os.Args[2:]))
+	}
 	if mode := os.Getenv("BENCHRUN_CHILD"); mode != "" {
 		os.Exit(child(mode, os.Args[1:]))
 	}
@@ -28,8 +35,8 @@ func TestMain(m *testing.M) {
 //	                listening line, writes the stats with sent = -n or
 //	                $BENCHRUN_SENT, exits), --version a version, -o FILE a
 //	                genrecording (writes 10 lines), a replay or jq selection one
-//	                line, anything else nothing. An argument containing
-//	                $BENCHRUN_FAIL makes it exit 1.
+//	                line (jq $BENCHRUN_JQ_LINES when set), anything else nothing. An
+//	                argument containing $BENCHRUN_FAIL makes it exit 1.
 func child(mode string, args []string) int {
 	switch mode {
 	case "cpu":
@@ -84,6 +91,9 @@ func child(mode string, args []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+	case strings.Contains(all, "select(") && os.Getenv("BENCHRUN_JQ_LINES") != "":
+		n, _ := strconv.Atoi(os.Getenv("BENCHRUN_JQ_LINES"))
+		fmt.Print(strings.Repeat(`{"event":"MessageSent"}`+"\n", n))
 	case strings.Contains(all, "replay") || strings.Contains(all, "select("):
 		fmt.Println(`{"event":"MessageSent"}`)
 	}
@@ -110,6 +120,23 @@ func TestMeasureReportsCPUAndRSS(t *testing.T) {
 	if r.MaxRSSKB < 40<<10 {
 		t.Errorf("peak RSS %d KB, want at least the 40 MB the child touched", r.MaxRSSKB)
 	}
+}
+
+// A small program's peak RSS is its own, not the driver's: the driver
+// here holds 200 MB, true needs about 1.
+func TestMeasureDoesNotCountTheDriversMemory(t *testing.T) {
+	held := make([]byte, 200<<20)
+	for i := range held {
+		held[i] = 1
+	}
+	r := measure(Prog{Argv: []string{"true"}}, nil, time.Minute)
+	if r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	if r.MaxRSSKB > 100<<10 {
+		t.Errorf("true's peak RSS is %d KB: the driver's 200 MB are counted in it", r.MaxRSSKB)
+	}
+	runtime.KeepAlive(held)
 }
 
 func TestMeasureReportsAFailedRun(t *testing.T) {
@@ -205,7 +232,7 @@ func run1(wall, cpu float64, rssKB int64) []Run {
 // purpose, one subject skipped and one failed.
 func sampleReport() *Report {
 	rep := &Report{LiveEvents: 100000, ReplayRecords: 400000, ReplayBytes: 86e6, BigBytes: 1.03e9, Rounds: 1,
-		Machine: Machine{CPU: "Test CPU", Cores: 2, Kernel: "6.1", Versions: map[string]string{"jq": "jq-1.6"}}}
+		RSSFloorKB: 1536, Machine: Machine{CPU: "Test CPU", Cores: 2, Kernel: "6.1", Versions: map[string]string{"jq": "jq-1.6"}}}
 	rep.Sections = []*Section{
 		{Key: "live", Title: "Live", Reference: "pusherjs", Subjects: []*Subject{
 			{Key: "json", Name: "tmsws listen --json", Command: "tmsws listen --json", Runs: []Run{{WallSeconds: 0.3, CPUSeconds: 0.25, MaxRSSKB: 15 << 10, Source: &SourceStats{CPUSeconds: 0.05, Rate: 500000}}}},
@@ -314,7 +341,7 @@ func TestTable(t *testing.T) {
 		"| peak RSS, listen --pretty over 100,000 events | ≤ 20 MB | 21.0 MB | missed |",
 		"| start-up, tmsws --version | ≤ 5 ms | 4.0 ms | met |",
 		"| start-up, subscribe confirmed by a local server | ≤ 20 ms | not measured | not measured |",
-		"- CPU: Test CPU, 2 cores\n- kernel: 6.1\n- jq: jq-1.6\n",
+		"- CPU: Test CPU, 2 cores\n- kernel: 6.1\n- jq: jq-1.6\n- peak RSS floor: 1.5 MB",
 		"400,000 records (86 MB) for the replay rows, 1.03 GB for the memory rows; 100,000 events per live run.",
 	} {
 		if !strings.Contains(out, want) {
@@ -525,6 +552,21 @@ func TestRunReportsDisagreeingFilters(t *testing.T) {
 	}
 }
 
+func TestRunReportsFiltersSelectingOtherRecords(t *testing.T) {
+	for lines, want := range map[string]string{
+		"2": "tmsws printed 1 lines and jq 2: the two commands do not select the same records",
+		"0": "tmsws printed 1 lines and jq 0",
+	} {
+		cfg := fakeConfig(t)
+		cfg.rounds = 1
+		t.Setenv("BENCHRUN_JQ_LINES", lines)
+		rep := run(cfg)
+		if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0], want) {
+			t.Errorf("jq printing %s lines: failures %q, want only %q", lines, rep.Failures, want)
+		}
+	}
+}
+
 func TestMainExit(t *testing.T) {
 	cfg := fakeConfig(t)
 	args := []string{"-tmsws", cfg.tmsws, "-benchsource", cfg.source, "-goreader", cfg.goreader, "-genrecording", cfg.genrecording,
@@ -543,4 +585,88 @@ func TestMainExit(t *testing.T) {
 	if code := mainExit([]string{"-rounds", "1"}, &stdout, &stderr); code != 2 {
 		t.Errorf("missing flags: exit %d, want 2", code)
 	}
+}
+
+// TestQuickEndToEnd runs the driver as scripts/bench does, on the real
+// programs with tiny counts, so scripts/test proves the benchmark still
+// runs (it asserts no timing). A peer that is not installed is skipped
+// with a message, unless TMSWS_REQUIRE_BENCH=1.
+func TestQuickEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds tmsws and the benchmark's programs")
+	}
+	for _, f := range []string{"../benchsource/main.go", "../benchpeers/goreader/main.go"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Skipf("scripts/%s is not there yet: %v", strings.TrimPrefix(f, "../"), err)
+		}
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go not on PATH")
+	}
+	t.Setenv("GORACE", "atexit_sleep_ms=0") // the -race test binary is the measuring shim
+	require := os.Getenv("TMSWS_REQUIRE_BENCH") == "1"
+	bin := t.TempDir()
+	for name, pkg := range map[string]string{
+		"tmsws": "../../cmd/tmsws", "benchsource": "../benchsource", "goreader": "../benchpeers/goreader", "genrecording": "../genrecording",
+	} {
+		out, err := exec.Command(goBin, "build", "-o", filepath.Join(bin, name), pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	var progress strings.Builder
+	cfg := &config{
+		tmsws: filepath.Join(bin, "tmsws"), source: filepath.Join(bin, "benchsource"), goreader: filepath.Join(bin, "goreader"),
+		genrecording: filepath.Join(bin, "genrecording"), peers: "../benchpeers",
+		rounds: 1, quick: true, liveN: 200, replayN: 2000, versionRuns: 2, timeout: time.Minute, progress: &progress,
+		requireAll: require,
+	}
+	have := func(name string, ok bool, why string) string {
+		if ok {
+			return name
+		}
+		t.Logf("%s: not installed, so skipped (%s)", name, why)
+		return ""
+	}
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	cfg.peers = abs(cfg.peers)
+	node, err := exec.LookPath("node")
+	_, pjErr := os.Stat("../node_modules/pusher-js/package.json")
+	cfg.node = have(node, err == nil && pjErr == nil, "needs node and scripts/soketi install")
+	python := "/usr/bin/python3"
+	cfg.python = have(python, exec.Command(python, "-c", "import websockets").Run() == nil, "needs python3-websockets")
+	for _, p := range []struct {
+		dst  *string
+		name string
+	}{{&cfg.jq, "jq"}, {&cfg.grep, "grep"}, {&cfg.rg, "rg"}} {
+		path, err := exec.LookPath(p.name)
+		*p.dst = have(path, err == nil, "not on PATH")
+	}
+	rep := run(cfg)
+	if len(rep.Failures) > 0 {
+		t.Fatalf("failures: %q\nprogress:\n%s", rep.Failures, progress.String())
+	}
+	var table strings.Builder
+	rep.writeTable(&table)
+	for _, sec := range rep.Sections {
+		for _, s := range sec.Subjects {
+			if s.Skipped == "" && (s.Summary == nil || s.Summary.OK != 1) {
+				t.Errorf("%s/%s did not run once: %+v", sec.Key, s.Key, s.Runs)
+			}
+		}
+	}
+	if live := rep.summaryOf("live", "json"); live == nil || live.SourceMedianRate == nil {
+		t.Errorf("no source stats for listen --json:\n%s", table.String())
+	}
+	if _, err := json.Marshal(rep); err != nil {
+		t.Error(err)
+	}
+	t.Logf("\n%s", table.String())
 }

@@ -77,22 +77,92 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// spawnFlag, as benchrun's first argument, makes it the measuring shim
+// (spawnMain) instead of the driver.
+const spawnFlag = "-spawn-measure"
+
+// shimExe is the program measure runs as its shim: benchrun itself (the
+// test binary in tests, which handles spawnFlag in TestMain).
+var shimExe = func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return exe
+}()
+
 // measure runs p to its end with stdout to out (nil: /dev/null) and
 // returns its wall time (start to exit), CPU time (user+sys) and peak RSS.
 // A program that exits non-zero, or is killed at timeout, gives a Run with
 // Error set.
+//
+// It runs p through a fresh, small copy of benchrun (spawnMain), which
+// starts p, waits for it and reports the figures: Linux's peak RSS of a
+// process is at least that of the process it was started from (Go starts
+// children with vfork, and exec keeps the old address space's high-water
+// mark), so a program started by the driver, which holds the report and
+// has read recordings, would show the driver's size instead of its own.
+// The shim's own RSS, a few MB, is the floor (Report.RSSFloorKB).
 func measure(p Prog, out io.Writer, timeout time.Duration) Run {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, p.Argv[0], p.Argv[1:]...)
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return Run{Error: fmt.Sprintf("create a pipe for the measuring shim: %v", err)}
+	}
+	defer rd.Close()
+	argv := append([]string{spawnFlag, timeout.String(), "--"}, p.Argv...)
+	cmd := exec.Command(shimExe, argv...)
 	cmd.Env = p.Env
 	cmd.Dir = p.Dir
 	cmd.Stdout = out
 	stderr := &tailBuffer{max: 400}
 	cmd.Stderr = stderr
+	cmd.ExtraFiles = []*os.File{wr}
 	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		wr.Close()
+		return Run{Error: fmt.Sprintf("start the measuring shim: %v", err)}
+	}
+	wr.Close()
+	var r Run
+	b, readErr := io.ReadAll(rd)
+	waitErr := cmd.Wait()
+	if err := json.Unmarshal(b, &r); err != nil || readErr != nil {
+		msg := fmt.Sprintf("the measuring shim reported nothing (%v)", waitErr)
+		if s := stderr.String(); s != "" {
+			msg += ": " + s
+		}
+		return Run{Error: msg}
+	}
+	if r.Error != "" {
+		if s := stderr.String(); s != "" {
+			r.Error += ": " + s
+		}
+	}
+	return r
+}
+
+// spawnMain is the measuring shim: spawnFlag TIMEOUT -- PROGRAM ARGS...
+// It runs the program with the shim's stdin, stdout, stderr, environment
+// and directory, kills it at TIMEOUT, and writes its Run as JSON to file
+// descriptor 3. It exits 0 when it measured (whatever the program's
+// status), 2 on bad arguments.
+func spawnMain(args []string) int {
+	if len(args) < 3 || args[1] != "--" {
+		fmt.Fprintf(os.Stderr, "usage: benchrun %s TIMEOUT -- PROGRAM [ARG...]\n", spawnFlag)
+		return 2
+	}
+	timeout, err := time.ParseDuration(args[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchrun %s: %v\n", spawnFlag, err)
+		return 2
+	}
+	report := os.NewFile(3, "report")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[2], args[3:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	r := Run{WallSeconds: time.Since(start).Seconds()}
 	if ps := cmd.ProcessState; ps != nil {
 		r.CPUSeconds = (ps.UserTime() + ps.SystemTime()).Seconds()
@@ -101,16 +171,16 @@ func measure(p Prog, out io.Writer, timeout time.Duration) Run {
 		}
 	}
 	if err != nil {
-		msg := err.Error()
+		r.Error = err.Error()
 		if ctx.Err() != nil {
-			msg = fmt.Sprintf("killed after %s (%v)", timeout, err)
+			r.Error = fmt.Sprintf("killed after %s (%v)", timeout, err)
 		}
-		if s := stderr.String(); s != "" {
-			msg += ": " + s
-		}
-		r.Error = msg
 	}
-	return r
+	if err := json.NewEncoder(report).Encode(r); err != nil {
+		fmt.Fprintf(os.Stderr, "benchrun %s: write the report: %v\n", spawnFlag, err)
+		return 1
+	}
+	return 0
 }
 
 // firstLine signals the first line written to it and discards the rest.

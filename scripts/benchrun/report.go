@@ -69,6 +69,7 @@ type Report struct {
 	Sections      []*Section `json:"sections"`
 	Targets       []Target   `json:"targets"`
 	Machine       Machine    `json:"machine"`
+	RSSFloorKB    int64      `json:"rss_floor_kb"`
 	Failures      []string   `json:"failures"`
 	TotalSeconds  float64    `json:"total_seconds"`
 }
@@ -378,6 +379,9 @@ func (r *Report) writeTable(w io.Writer) {
 	slices.Sort(names)
 	for _, k := range names {
 		p("- %s: %s\n", k, r.Machine.Versions[k])
+	}
+	if r.RSSFloorKB > 0 {
+		p("- peak RSS floor: %s (what `true` shows: the measuring shim's own size, which Linux counts in a child's peak)\n", rss(r.RSSFloorKB))
 	}
 	p("\nRecordings: %s records (%s) for the replay rows", count(r.ReplayRecords), bytesText(r.ReplayBytes))
 	if r.BigBytes > 0 {
