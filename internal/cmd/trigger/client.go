@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -372,14 +373,17 @@ func (w *watch) Write(r *record.Record) error {
 		}
 	case record.TypeError:
 		if w.armed.Load() && r.Event == "pusher:error" && (r.Channel == "" || r.Channel == w.channel) {
+			rec := *r
+			rec.Data = bytes.Clone(r.Data) // kept past Write: a copy (see pusher.Sink)
 			select {
-			case w.refusals <- *r:
+			case w.refusals <- rec:
 			default: // the first refusal is the one reported
 			}
 		}
 	case record.TypeDisconnected:
 		if w.armed.Load() && !w.dropped.Load() {
 			rec := *r
+			rec.Data = bytes.Clone(r.Data) // kept past Write: a copy (see pusher.Sink)
 			w.mu.Lock()
 			w.last = &rec
 			w.mu.Unlock()
