@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -430,6 +431,8 @@ func BenchmarkPretty(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			p := NewPretty(io.Discard, Options{Color: c.color, Location: time.UTC})
 			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			for b.Loop() {
 				for _, r := range recs {
 					if err := p.Write(r); err != nil {
@@ -437,7 +440,10 @@ func BenchmarkPretty(b *testing.B) {
 					}
 				}
 			}
+			runtime.ReadMemStats(&after)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+			// Target: at most 2 per record (issue 13).
+			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*len(recs)), "allocs/record")
 		})
 	}
 }
