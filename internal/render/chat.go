@@ -2,6 +2,7 @@ package render
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -36,7 +37,11 @@ func firstInt(data string, paths ...string) int64 {
 	return 0
 }
 
-func appendJSONStringValue(b []byte, data string) []byte {
+// appendStringValue appends the text of data, a JSON string literal.
+func (p *Pretty) appendStringValue(b []byte, data string) []byte {
+	if t := strings.TrimSpace(data); stringEnd(t, 0) == len(t) {
+		return appendSafe(b, p.value(t).Str)
+	}
 	return appendSafe(b, gjson.Parse(data).Str)
 }
 
@@ -46,15 +51,15 @@ func appendJSONStringValue(b []byte, data string) []byte {
 //
 // It needs the content; without it the caller falls back to JSON.
 func (p *Pretty) appendMessage(b []byte, data string) ([]byte, bool) {
-	content, ok := first(data, "message.content", "message.body", "message.text", "content")
+	content, ok := p.find(data, "message.content", "message.body", "message.text", "content")
 	if !ok {
 		return b, false
 	}
 	start := len(b)
 	b = append(b, p.st.bold.pre...)
-	if name, ok := first(data, "message.user.name", "user.name", "message.sender.name", "message.user_name"); ok {
+	if name, ok := p.find(data, "message.user.name", "user.name", "message.sender.name", "message.user_name"); ok {
 		b = appendValue(b, name)
-	} else if id, ok := first(data, "message.user_id"); ok {
+	} else if id, ok := p.find(data, "message.user_id"); ok {
 		b = append(b, "user "...)
 		b = appendValue(b, id)
 	} else {
@@ -66,8 +71,8 @@ func (p *Pretty) appendMessage(b []byte, data string) ([]byte, bool) {
 	}
 	b = appendValue(b, content)
 
-	id, hasID := first(data, "message.id", "id")
-	temp, hasTemp := first(data, "message.temp_id", "temp_id")
+	id, hasID := p.find(data, "message.id", "id")
+	temp, hasTemp := p.find(data, "message.temp_id", "temp_id")
 	if hasID || hasTemp {
 		b = append(b, ' ')
 		b = append(b, p.st.faint.pre...)
@@ -94,10 +99,10 @@ func (p *Pretty) appendMessage(b []byte, data string) ([]byte, bool) {
 // it had to say "someone".
 func (p *Pretty) appendWho(b []byte, data, userID string) (_ []byte, found bool) {
 	b = append(b, p.st.bold.pre...)
-	if name, ok := first(data, "user.name", "user_name", "name"); ok {
+	if name, ok := p.find(data, "user.name", "user_name", "name"); ok {
 		b = appendValue(b, name)
 		found = true
-	} else if id, ok := first(data, "user_id", "user.id"); ok {
+	} else if id, ok := p.find(data, "user_id", "user.id"); ok {
 		b = append(b, "user "...)
 		b = appendValue(b, id)
 		found = true
@@ -119,7 +124,7 @@ func (p *Pretty) appendWho(b []byte, data, userID string) (_ []byte, found bool)
 // A missing typing flag means typing.
 func (p *Pretty) appendTyping(b []byte, data, userID string) ([]byte, bool) {
 	b, _ = p.appendWho(b, data, userID)
-	if v, ok := first(data, "typing", "is_typing"); ok && !v.Bool() {
+	if v, ok := p.find(data, "typing", "is_typing"); ok && !v.Bool() {
 		return append(b, " stopped typing"...), true
 	}
 	return append(b, " is typing…"...), true
@@ -129,7 +134,7 @@ func (p *Pretty) appendTyping(b []byte, data, userID string) ([]byte, bool) {
 //
 //	Alice read 3, 4, 5
 func (p *Pretty) appendRead(b []byte, data, userID string) ([]byte, bool) {
-	ids, hasIDs := first(data, "message_ids", "ids", "message_id")
+	ids, hasIDs := p.find(data, "message_ids", "ids", "message_id")
 	start := len(b)
 	b, found := p.appendWho(b, data, userID)
 	if !found && !hasIDs {

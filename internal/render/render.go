@@ -79,6 +79,7 @@ type Pretty struct {
 
 	line []byte // the line being built, reused
 	body []byte // the body being built, reused
+	text []byte // the strings read from the data, unescaped (see get)
 
 	channelWidth int // widest channel seen, capped
 
@@ -123,6 +124,7 @@ func (p *Pretty) Flush() error {
 
 // Write renders r as one line.
 func (p *Pretty) Write(r *record.Record) error {
+	p.text = p.text[:0]
 	k := kindOf(r)
 
 	// A cache channel's replayed last event: a dim "cached" before the body.
@@ -335,7 +337,7 @@ func (p *Pretty) appendBody(b []byte, r *record.Record, k kind) []byte {
 			return b
 		}
 		if isJSONString(data) {
-			return appendJSONStringValue(b, data)
+			return p.appendStringValue(b, data)
 		}
 		var ok bool
 		switch k {
@@ -353,7 +355,7 @@ func (p *Pretty) appendBody(b []byte, r *record.Record, k kind) []byte {
 	case record.TypeMemberAdded, record.TypeMemberRemoved:
 		// "Bob (user 9)" when the member's info has a name, else "user 9";
 		// a join also shows the rest of the info.
-		name := gjson.Get(data, "name")
+		name := p.get(data, "name")
 		if name.Type == gjson.String && name.Str != "" {
 			b = appendSafe(b, name.Str)
 			if r.UserID != "" {
@@ -365,7 +367,7 @@ func (p *Pretty) appendBody(b []byte, r *record.Record, k kind) []byte {
 			b = append(b, "user "...)
 			b = appendSafe(b, r.UserID)
 		}
-		if r.Type == record.TypeMemberAdded && len(data) > 0 && !(name.Exists() && gjson.Get(data, "@keys.#").Int() == 1) {
+		if r.Type == record.TypeMemberAdded && len(data) > 0 && !(name.Exists() && p.keyCount(data) == 1) {
 			b = append(b, ' ')
 			b = appendCompactJSON(b, data)
 		}
@@ -396,7 +398,7 @@ func (p *Pretty) appendBody(b []byte, r *record.Record, k kind) []byte {
 	case record.TypeProtocol:
 		if len(data) > 0 {
 			if isJSONString(data) {
-				return appendJSONStringValue(b, data)
+				return p.appendStringValue(b, data)
 			}
 			return appendCompactJSON(b, data)
 		}
