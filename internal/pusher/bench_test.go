@@ -1,9 +1,17 @@
 package pusher
 
 import (
+	"bytes"
+	"encoding/binary"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/amusoft/tmsws/internal/record"
 	"github.com/amusoft/tmsws/internal/render"
@@ -76,4 +84,73 @@ func (s prettySink) Flush() error                 { return s.p.Flush() }
 // --color always. Target: at most 2 allocs/op.
 func BenchmarkHandleEventPretty(b *testing.B) {
 	benchHandle(b, prettySink{render.NewPretty(io.Discard, render.Options{Color: true, Location: time.UTC, Channels: []string{"private-chat.42"}})})
+}
+
+// wireFrame is msg as a server sends it: one unmasked text frame.
+func wireFrame(msg []byte) []byte {
+	b := []byte{0x81}
+	switch n := len(msg); {
+	case n < 126:
+		b = append(b, byte(n))
+	case n < 1<<16:
+		b = append(b, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return append(b, msg...)
+}
+
+// BenchmarkReadAndHandle is BenchmarkHandleEvent with the socket read in
+// front of it: frames come over loopback TCP from a writer that sends
+// prebuilt bytes (so the writer allocates nothing itself), are read into
+// recycled buffers as the session's reader does, and handled. What it
+// allocates beyond BenchmarkHandleEvent is the read path's.
+func BenchmarkReadAndHandle(b *testing.B) {
+	const perWrite = 64
+	batch := bytes.Repeat(wireFrame(benchFrame), perWrite)
+	upgraded := make(chan net.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err == nil {
+			upgraded <- c.UnderlyingConn()
+		}
+	}))
+	defer srv.Close()
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	raw := <-upgraded
+	defer raw.Close()
+
+	c := New(Options{Sink: jsonSink{record.NewWriter(io.Discard)}})
+	s := &session{c: c, socketID: "123.456", keys: map[string]*[32]byte{}, members: map[string]map[string][]byte{},
+		free: make(chan []byte, freeBuffers)}
+	wrote := make(chan error, 1)
+	b.SetBytes(int64(len(benchFrame)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() {
+		var err error
+		for sent := 0; sent < b.N && err == nil; sent += perWrite {
+			_, err = raw.Write(batch)
+		}
+		wrote <- err
+	}()
+	for i := 0; i < b.N; i++ {
+		_, data, err := readMessage(conn, DefaultMaxFrame, s.free)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.handle(frame{ts: time.Now(), data: data}); err != nil {
+			b.Fatal(err)
+		}
+		s.recycle(data)
+	}
+	b.StopTimer()
+	if err := <-wrote; err != nil {
+		b.Fatal(err)
+	}
 }
