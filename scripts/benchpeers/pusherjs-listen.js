@@ -31,6 +31,13 @@ const want = Number(env('BENCH_N'));
 const authURL = env('BENCH_AUTH_URL');
 if (!(want > 0)) fail(1, 'BENCH_N must be a positive number of events');
 
+// exitWhenWritten exits once every line is out: on a pipe that the reader
+// drains slower than we write, Node queues writes, and a plain
+// process.exit would drop the queued lines.
+function exitWhenWritten(code) {
+  process.stdout.write('', () => process.exit(code));
+}
+
 let received = 0;
 const timer = setTimeout(() => fail(2, `timed out after 120 s with ${received} of ${want} events`), 120000);
 
@@ -53,9 +60,9 @@ channel.bind_global((event, data) => {
   if (received === want) {
     clearTimeout(timer);
     pusher.connection.bind('state_change', (s) => {
-      if (s.current === 'disconnected') process.exit(0);
+      if (s.current === 'disconnected') exitWhenWritten(0);
     });
     pusher.disconnect();
-    setTimeout(() => process.exit(0), 1000).unref(); // in case the close never completes
+    setTimeout(() => exitWhenWritten(0), 1000).unref(); // in case the close never completes
   }
 });
