@@ -65,16 +65,17 @@ func lookup(obj, path string) (raw string, found, plain bool) {
 			return "", false, false
 		}
 		i = skipSpace(obj, i+1)
+		if k == key && more {
+			// Into the value at once: its end is needed only to go on.
+			if raw, found, plain = lookup(obj[i:], rest); found || !plain {
+				return raw, found, plain
+			}
+		}
 		if end = valueEnd(obj, i); end < 0 {
 			return "", false, false
 		}
-		if k == key {
-			if !more {
-				return obj[i:end], true, true
-			}
-			if raw, found, plain = lookup(obj[i:end], rest); found || !plain {
-				return raw, found, plain
-			}
+		if k == key && !more {
+			return obj[i:end], true, true
 		}
 		if i = skipSpace(obj, end); i < len(obj) && obj[i] == ',' {
 			i = skipSpace(obj, i+1)
