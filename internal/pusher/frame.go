@@ -71,6 +71,7 @@ const (
 )
 
 func (p *frameParser) parse(msg []byte) (Frame, error) {
+	p.trim()
 	var f Frame
 	switch jsonsafe.Valid(msg) {
 	case nil:
@@ -172,6 +173,25 @@ func (p *frameParser) intern(b []byte) string {
 		p.names[s] = s
 	}
 	return s
+}
+
+// trim lets go of scratch buffers that a large frame grew past keepBuffer,
+// as the session does with frame buffers: one 16 MB frame does not hold
+// 16 MB for the rest of the connection. The last frame's Data goes with
+// them, which is past its lifetime by the next parse.
+func (p *frameParser) trim() {
+	if cap(p.data) > keepBuffer {
+		p.data = nil
+	}
+	if cap(p.alt) > keepBuffer {
+		p.alt = nil
+	}
+	if cap(p.str) > keepBuffer {
+		p.str = nil
+	}
+	if p.cbuf.Cap() > keepBuffer {
+		p.cbuf = bytes.Buffer{}
+	}
 }
 
 type malformedError string

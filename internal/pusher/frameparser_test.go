@@ -214,3 +214,26 @@ func TestParseFrameOwnsItsData(t *testing.T) {
 	assert.Equal(t, `{"a":1}`, string(a.Data))
 	assert.Equal(t, `{"b":2}`, string(b.Data))
 }
+
+// TestFrameParserLetsGoOfLargeBuffers: a large frame's data does not stay
+// in the parser for the rest of the connection.
+func TestFrameParserLetsGoOfLargeBuffers(t *testing.T) {
+	t.Parallel()
+	p := newFrameParser()
+	// One frame grows every buffer (a data key may come twice): data that
+	// is no JSON (quoted into alt), data that spans lines (compacted into
+	// cbuf), a channel name of escapes (unescaped into str).
+	big := `{"event":"e","data":"` + strings.Repeat("x", keepBuffer+1) + `","data":"[` + strings.Repeat(`1,\n`, keepBuffer/2) + `1]","channel":"` + strings.Repeat(`\"`, keepBuffer+1) + `"}`
+	f, err := p.parse([]byte(big))
+	require.NoError(t, err)
+	require.Greater(t, len(f.Data), keepBuffer/2)
+	require.Greater(t, cap(p.alt), keepBuffer, "the test grows every buffer")
+	require.Greater(t, cap(p.str), keepBuffer, "the test grows every buffer")
+	require.Greater(t, p.cbuf.Cap(), keepBuffer, "the test grows every buffer")
+	_, err = p.parse([]byte(`{"event":"e","data":"{}"}`))
+	require.NoError(t, err)
+	assert.LessOrEqual(t, cap(p.data), keepBuffer)
+	assert.LessOrEqual(t, cap(p.alt), keepBuffer)
+	assert.LessOrEqual(t, cap(p.str), keepBuffer)
+	assert.LessOrEqual(t, p.cbuf.Cap(), keepBuffer)
+}

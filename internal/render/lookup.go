@@ -16,6 +16,9 @@ import (
 // per field. get unescapes into p.text instead, which Write empties: a
 // value's Str is valid until the next Write, as the record it came from.
 
+// keepText is the largest p.text kept from one Write to the next.
+const keepText = 256 << 10
+
 // find is first for the hot paths: the first of paths present in data with
 // a value that is neither null nor the empty string.
 func (p *Pretty) find(data string, paths ...string) (gjson.Result, bool) {

@@ -125,6 +125,9 @@ func (p *Pretty) Flush() error {
 // Write renders r as one line.
 func (p *Pretty) Write(r *record.Record) error {
 	p.text = p.text[:0]
+	if cap(p.text) > keepText {
+		p.text = nil // one huge payload does not keep its size for the run
+	}
 	k := kindOf(r)
 
 	// A cache channel's replayed last event: a dim "cached" before the body.
