@@ -91,6 +91,12 @@ func child(mode string, args []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+	case arg("-F") != "" && os.Getenv("BENCHRUN_WANT_PIPE") != "":
+		// grep -F: GNU grep stops at its first match when stdout is /dev/null.
+		if fi, err := os.Stdout.Stat(); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+			fmt.Fprintln(os.Stderr, "stdout is no pipe")
+			return 1
+		}
 	case strings.Contains(all, "select(") && os.Getenv("BENCHRUN_JQ_LINES") != "":
 		n, _ := strconv.Atoi(os.Getenv("BENCHRUN_JQ_LINES"))
 		fmt.Print(strings.Repeat(`{"event":"MessageSent"}`+"\n", n))
@@ -195,7 +201,7 @@ func TestSummarizeSkipsFailedRuns(t *testing.T) {
 		{WallSeconds: 3, CPUSeconds: 1, MaxRSSKB: 100, Source: &SourceStats{CPUSeconds: 0.1, Rate: 1000}},
 		{WallSeconds: 1, CPUSeconds: 3, MaxRSSKB: 300, Source: &SourceStats{CPUSeconds: 0.3, Rate: 3000}},
 		{WallSeconds: 99, CPUSeconds: 99, MaxRSSKB: 9999, Error: "exit status 1"},
-		{WallSeconds: 2, CPUSeconds: 2, MaxRSSKB: 200, Source: &SourceStats{CPUSeconds: 0.2, Rate: 2000}},
+		{WallSeconds: 2, CPUSeconds: 2, MaxRSSKB: 200, Source: &SourceStats{CPUSeconds: 9, StreamCPUSeconds: 0.2, Rate: 2000}},
 	}}
 	sum := summarize(s)
 	if sum.OK != 3 || sum.Failed != 1 {
@@ -205,7 +211,7 @@ func TestSummarizeSkipsFailedRuns(t *testing.T) {
 		t.Errorf("summary %+v: want median 2, 1–3, CPU 2, RSS 300", sum)
 	}
 	if *sum.SourceMedianCPU != 0.2 || *sum.SourceMedianRate != 2000 {
-		t.Errorf("source %v %v, want 0.2 and 2000", *sum.SourceMedianCPU, *sum.SourceMedianRate)
+		t.Errorf("source %v %v, want 0.2 (the stream's CPU where the source gives it) and 2000", *sum.SourceMedianCPU, *sum.SourceMedianRate)
 	}
 	if got := summarize(&Subject{Runs: []Run{{Error: "x"}}}); got != nil {
 		t.Errorf("all failed: summary %+v, want nil", got)
@@ -498,6 +504,15 @@ func TestRunOnFakePrograms(t *testing.T) {
 	live := rep.section("live")
 	if live.subject("goreader").Runs[0].Round != 1 || live.subject("goreader").Runs[1].Round != 2 {
 		t.Errorf("goreader rounds: %+v", live.subject("goreader").Runs)
+	}
+}
+
+func TestFiltersWriteToAPipe(t *testing.T) {
+	cfg := fakeConfig(t)
+	cfg.rounds = 1
+	t.Setenv("BENCHRUN_WANT_PIPE", "1")
+	if rep := run(cfg); len(rep.Failures) > 0 {
+		t.Errorf("failures: %q", rep.Failures)
 	}
 }
 

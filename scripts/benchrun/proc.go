@@ -32,6 +32,18 @@ type SourceStats struct {
 	SendSeconds float64 `json:"send_seconds"`
 	Rate        float64 `json:"rate"`
 	CPUSeconds  float64 `json:"cpu_seconds"`
+	// StreamCPUSeconds is the CPU from the client's connection to its end
+	// (without encoding the events beforehand); 0 from a source without it.
+	StreamCPUSeconds float64 `json:"stream_cpu_seconds"`
+}
+
+// streamCPU is the source's CPU spent serving the client: the stream's
+// when the source reports it, else all of it.
+func (s *SourceStats) streamCPU() float64 {
+	if s.StreamCPUSeconds > 0 {
+		return s.StreamCPUSeconds
+	}
+	return s.CPUSeconds
 }
 
 // Prog is a program to run: argv, extra environment and working directory.

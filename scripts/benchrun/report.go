@@ -103,7 +103,7 @@ func summarize(s *Subject) *Summary {
 		cpus = append(cpus, r.CPUSeconds)
 		sum.MaxRSSKB = max(sum.MaxRSSKB, r.MaxRSSKB)
 		if r.Source != nil {
-			srcCPU = append(srcCPU, r.Source.CPUSeconds)
+			srcCPU = append(srcCPU, r.Source.streamCPU())
 			srcRate = append(srcRate, r.Source.Rate)
 		}
 	}
@@ -351,7 +351,7 @@ func (r *Report) writeTable(w io.Writer) {
 			p("\n")
 		}
 		if live {
-			p("\nsource CPU and rate: benchsource's own user+sys time and events per second from its first event frame to its last, medians; a source using far less CPU than the run's wall time is not the bottleneck.\n")
+			p("\nsource CPU and rate: benchsource's own user+sys time while it served the listener (without encoding the events beforehand) and events per second from its first event frame to its last, medians; a source using far less CPU than the run's wall time is not the bottleneck.\n")
 		}
 	}
 	p("\n## Commands\n\n")
