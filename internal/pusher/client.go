@@ -27,6 +27,11 @@ type Authorizer interface {
 // Sink receives every record in order, from one goroutine. Flush is called
 // whenever no further frame is waiting. A Write error ends Run; ErrStop ends
 // it without an error.
+//
+// A record is valid until Write returns; copy what you keep. The client
+// reuses the record and the memory of its Data (and of its Violations)
+// for the next frame. Its strings (Channel, Event, UserID, SocketID,
+// Message) are ordinary strings and may be kept as they are.
 type Sink interface {
 	Write(r *record.Record) error
 	Flush() error
