@@ -447,24 +447,34 @@ func (s *session) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case fr := <-s.frames:
-			if fr.err != nil {
-				s.lost = true
-				return s.readError(ctx, fr.err, fr.ts)
-			}
-			err := s.handle(fr)
-			s.queued.Add(-int64(cap(fr.data)))
-			s.recycle(fr.data)
-			select {
-			case s.room <- struct{}{}:
-			default: // the reader has a wake-up waiting already
-			}
-			if err != nil {
-				return err
-			}
-			if len(s.frames) == 0 {
-				if err := c.opts.Sink.Flush(); err != nil {
+			// Frames that are already waiting are handled in a row, up to
+			// frameRun, before the select runs again: on a busy stream the
+			// select was a fifth of the CPU.
+			for n := 1; ; n++ {
+				if fr.err != nil {
+					s.lost = true
+					return s.readError(ctx, fr.err, fr.ts)
+				}
+				err := s.handle(fr)
+				s.queued.Add(-int64(cap(fr.data)))
+				s.recycle(fr.data)
+				select {
+				case s.room <- struct{}{}:
+				default: // the reader has a wake-up waiting already
+				}
+				if err != nil {
 					return err
 				}
+				if len(s.frames) == 0 {
+					if err := c.opts.Sink.Flush(); err != nil {
+						return err
+					}
+					break
+				}
+				if n == frameRun {
+					break
+				}
+				fr = <-s.frames // waiting: this goroutine is the only receiver
 			}
 		case ar := <-s.authResults:
 			if err := s.authorized(ar); err != nil {
@@ -511,6 +521,11 @@ func (s *session) run(ctx context.Context) error {
 		}
 	}
 }
+
+// frameRun is how many waiting frames the run loop handles in a row before
+// it looks at its other inputs (auth results, sends, the idle timer, ctx)
+// again.
+const frameRun = 64
 
 // read is the one reading goroutine.
 func (s *session) read(done <-chan struct{}) {
