@@ -51,15 +51,16 @@ func (p *Pretty) appendStringValue(b []byte, data string) []byte {
 //
 // It needs the content; without it the caller falls back to JSON.
 func (p *Pretty) appendMessage(b []byte, data string) ([]byte, bool) {
-	content, ok := p.find(data, "message.content", "message.body", "message.text", "content")
+	f := scanMessage(data)
+	content, ok := p.findMessage(&f, data, "message.content", "message.body", "message.text", "content")
 	if !ok {
 		return b, false
 	}
 	start := len(b)
 	b = append(b, p.st.bold.pre...)
-	if name, ok := p.find(data, "message.user.name", "user.name", "message.sender.name", "message.user_name"); ok {
+	if name, ok := p.findMessage(&f, data, "message.user.name", "user.name", "message.sender.name", "message.user_name"); ok {
 		b = appendValue(b, name)
-	} else if id, ok := p.find(data, "message.user_id"); ok {
+	} else if id, ok := p.findMessage(&f, data, "message.user_id"); ok {
 		b = append(b, "user "...)
 		b = appendValue(b, id)
 	} else {
@@ -71,8 +72,8 @@ func (p *Pretty) appendMessage(b []byte, data string) ([]byte, bool) {
 	}
 	b = appendValue(b, content)
 
-	id, hasID := p.find(data, "message.id", "id")
-	temp, hasTemp := p.find(data, "message.temp_id", "temp_id")
+	id, hasID := p.findMessage(&f, data, "message.id", "id")
+	temp, hasTemp := p.findMessage(&f, data, "message.temp_id", "temp_id")
 	if hasID || hasTemp {
 		b = append(b, ' ')
 		b = append(b, p.st.faint.pre...)
