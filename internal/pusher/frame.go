@@ -6,13 +6,12 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/amusoft/tmsws/internal/jsonsafe"
+	"github.com/amusoft/tmsws/internal/jsonscan"
 	"github.com/amusoft/tmsws/internal/record"
 )
 
@@ -81,22 +80,22 @@ func (p *frameParser) parse(msg []byte) (Frame, error) {
 		return f, errMalformed("not valid JSON")
 	}
 	// msg is valid JSON from here on; the scan still checks its bounds.
-	i := skipSpace(msg, 0)
+	i := jsonscan.SkipSpace(msg, 0)
 	if i == len(msg) || msg[i] != '{' {
 		return f, errMalformed("not a JSON object")
 	}
-	for i = skipSpace(msg, i+1); i < len(msg) && msg[i] != '}'; {
-		end := stringEnd(msg, i)
+	for i = jsonscan.SkipSpace(msg, i+1); i < len(msg) && msg[i] != '}'; {
+		end := jsonscan.StringEnd(msg, i)
 		if end < 0 {
 			return Frame{}, errMalformed("not valid JSON")
 		}
 		key := msg[i+1 : end-1]
-		if i = skipSpace(msg, end); i == len(msg) || msg[i] != ':' {
+		if i = jsonscan.SkipSpace(msg, end); i == len(msg) || msg[i] != ':' {
 			return Frame{}, errMalformed("not valid JSON")
 		}
-		i = skipSpace(msg, i+1)
+		i = jsonscan.SkipSpace(msg, i+1)
 		if bytes.IndexByte(key, '\\') >= 0 {
-			p.str = unescape(p.str[:0], key)
+			p.str = jsonscan.Unescape(p.str[:0], key)
 			key = p.str
 		}
 		field := bytesString(key)
@@ -111,7 +110,7 @@ func (p *frameParser) parse(msg []byte) (Frame, error) {
 				return Frame{}, err
 			}
 		} else {
-			if end = valueEnd(msg, i); end < 0 {
+			if end = jsonscan.ValueEnd(msg, i); end < 0 {
 				return Frame{}, errMalformed("not valid JSON")
 			}
 			val := msg[i:end]
@@ -129,8 +128,8 @@ func (p *frameParser) parse(msg []byte) (Frame, error) {
 				f.UserID = p.name(val)
 			}
 		}
-		if i = skipSpace(msg, end); i < len(msg) && msg[i] == ',' {
-			i = skipSpace(msg, i+1)
+		if i = jsonscan.SkipSpace(msg, end); i < len(msg) && msg[i] == ',' {
+			i = jsonscan.SkipSpace(msg, i+1)
 		}
 	}
 	if f.Event == "" {
@@ -150,7 +149,7 @@ func (p *frameParser) name(raw []byte) string {
 	}
 	s := raw[1 : len(raw)-1]
 	if bytes.IndexByte(s, '\\') >= 0 {
-		p.str = unescape(p.str[:0], s)
+		p.str = jsonscan.Unescape(p.str[:0], s)
 		s = p.str
 	}
 	return p.intern(s)
@@ -224,7 +223,7 @@ func (p *frameParser) decodeData(raw []byte) ([]byte, error) {
 		return nil, nil
 	}
 	if raw[0] == '"' {
-		p.data = unescape(p.data[:0], raw[1:len(raw)-1])
+		p.data = jsonscan.Unescape(p.data[:0], raw[1:len(raw)-1])
 		return p.decodeString(p.data)
 	}
 	p.data = append(p.data[:0], raw...)
@@ -258,91 +257,6 @@ func (p *frameParser) compactLine(b []byte) []byte {
 	return p.cbuf.Bytes()
 }
 
-// The scanners below walk JSON that jsonsafe.Valid has accepted; they
-// check their bounds all the same, and a scan that fails returns -1.
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd is the index just past the string that starts at b[i], -1
-// when there is none.
-func stringEnd(b []byte, i int) int {
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i++
-		}
-	}
-	return -1
-}
-
-// valueEnd is the index just past the value that starts at b[i], -1 when
-// there is none.
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				if i = stringEnd(b, i); i < 0 {
-					return -1
-				}
-				i--
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return -1
-	}
-	j := i
-	for j < len(b) {
-		switch b[j] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return j
-		}
-		j++
-	}
-	return j
-}
-
-// unescape appends the text of the JSON string body s (without its quotes)
-// to dst, as gjson decodes it: a lone surrogate becomes U+FFFD, other bytes
-// are kept as they are.
-func unescape(dst, s []byte) []byte {
-	dst = slices.Grow(dst, len(s)) // the text is never longer than its JSON
-	for {
-		j := bytes.IndexByte(s, '\\')
-		if j < 0 {
-			return append(dst, s...)
-		}
-		dst = append(dst, s[:j]...)
-		var n int
-		if dst, n = appendEscape(dst, s[j:]); n == 0 {
-			return dst
-		}
-		s = s[j+n:]
-	}
-}
-
 // unescapeString appends the text of the JSON string that starts at b[i]
 // to dst, as unescape does, in the same pass that finds its end: it returns
 // the index just past the string, -1 when there is none.
@@ -364,63 +278,13 @@ func unescapeString(dst, b []byte, i int) ([]byte, int) {
 		}
 		dst = append(dst, b[start:i]...)
 		var n int
-		if dst, n = appendEscape(dst, b[i:]); n == 0 {
+		if dst, n = jsonscan.AppendEscape(dst, b[i:]); n == 0 {
 			return dst, -1
 		}
 		i += n
 		start = i
 	}
 	return dst, -1
-}
-
-// appendEscape appends what the escape at the start of s stands for and
-// returns how many bytes of s it took, 0 when it is cut short.
-func appendEscape(dst, s []byte) ([]byte, int) {
-	if len(s) < 2 {
-		return dst, 0
-	}
-	switch c := s[1]; c {
-	case 'b':
-		return append(dst, '\b'), 2
-	case 'f':
-		return append(dst, '\f'), 2
-	case 'n':
-		return append(dst, '\n'), 2
-	case 'r':
-		return append(dst, '\r'), 2
-	case 't':
-		return append(dst, '\t'), 2
-	case 'u':
-		if len(s) < 6 {
-			return dst, 0
-		}
-		r, n := hex4(s[2:]), 6
-		if r >= 0xD800 && r < 0xDC00 && len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
-			if r2 := hex4(s[8:]); r2 >= 0xDC00 && r2 < 0xE000 {
-				r, n = utf16.DecodeRune(r, r2), 12
-			}
-		}
-		return utf8.AppendRune(dst, r), n
-	default: // '"', '\\', '/'
-		return append(dst, c), 2
-	}
-}
-
-// hex4 reads the four hex digits of a \u escape.
-func hex4(s []byte) rune {
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
 }
 
 // bytesString views b as a string without copying: for lookups and

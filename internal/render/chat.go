@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/jsonscan"
 )
 
 // The TMS chat payloads are read tolerantly: each field is the first of
@@ -39,7 +41,7 @@ func firstInt(data string, paths ...string) int64 {
 
 // appendStringValue appends the text of data, a JSON string literal.
 func (p *Pretty) appendStringValue(b []byte, data string) []byte {
-	if t := strings.TrimSpace(data); stringEnd(t, 0) == len(t) {
+	if t := strings.TrimSpace(data); jsonscan.StringEnd(t, 0) == len(t) {
 		return appendSafe(b, p.value(t).Str)
 	}
 	return appendSafe(b, gjson.Parse(data).Str)

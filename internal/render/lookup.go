@@ -2,10 +2,10 @@ package render
 
 import (
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/jsonscan"
 )
 
 // A line's fields are read from the data with get, gjson.Get for the
@@ -51,12 +51,12 @@ func (p *Pretty) get(data, path string) gjson.Result {
 // escapes (it could match once unescaped), or an object does not scan.
 func lookup(obj, path string) (raw string, found, plain bool) {
 	key, rest, more := strings.Cut(path, ".")
-	i := skipSpace(obj, 0)
+	i := jsonscan.SkipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return "", false, i >= len(obj) || obj[i] != '['
 	}
-	for i = skipSpace(obj, i+1); i < len(obj) && obj[i] != '}'; {
-		end := stringEnd(obj, i)
+	for i = jsonscan.SkipSpace(obj, i+1); i < len(obj) && obj[i] != '}'; {
+		end := jsonscan.StringEnd(obj, i)
 		if end < 0 {
 			return "", false, false
 		}
@@ -64,24 +64,24 @@ func lookup(obj, path string) (raw string, found, plain bool) {
 		if strings.IndexByte(k, '\\') >= 0 {
 			return "", false, false
 		}
-		if i = skipSpace(obj, end); i >= len(obj) || obj[i] != ':' {
+		if i = jsonscan.SkipSpace(obj, end); i >= len(obj) || obj[i] != ':' {
 			return "", false, false
 		}
-		i = skipSpace(obj, i+1)
+		i = jsonscan.SkipSpace(obj, i+1)
 		if k == key && more {
 			// Into the value at once: its end is needed only to go on.
 			if raw, found, plain = lookup(obj[i:], rest); found || !plain {
 				return raw, found, plain
 			}
 		}
-		if end = valueEnd(obj, i); end < 0 {
+		if end = jsonscan.ValueEnd(obj, i); end < 0 {
 			return "", false, false
 		}
 		if k == key && !more {
 			return obj[i:end], true, true
 		}
-		if i = skipSpace(obj, end); i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
+		if i = jsonscan.SkipSpace(obj, end); i < len(obj) && obj[i] == ',' {
+			i = jsonscan.SkipSpace(obj, i+1)
 		}
 	}
 	return "", false, true
@@ -98,7 +98,7 @@ func (p *Pretty) value(raw string) gjson.Result {
 		return gjson.Result{Type: gjson.String, Raw: raw, Str: s}
 	}
 	start := len(p.text)
-	p.text = unescape(p.text, s)
+	p.text = jsonscan.Unescape(p.text, s)
 	return gjson.Result{Type: gjson.String, Raw: raw, Str: bytesString(p.text[start:])}
 }
 
@@ -113,24 +113,24 @@ func (p *Pretty) keyCount(data string) int {
 // countKeys is gjson.Get(obj, "@keys.#").Int() for an object without
 // escaped keys; ok is false otherwise.
 func countKeys(obj string) (n int, ok bool) {
-	i := skipSpace(obj, 0)
+	i := jsonscan.SkipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return 0, false
 	}
-	for i = skipSpace(obj, i+1); i < len(obj) && obj[i] != '}'; {
-		end := stringEnd(obj, i)
+	for i = jsonscan.SkipSpace(obj, i+1); i < len(obj) && obj[i] != '}'; {
+		end := jsonscan.StringEnd(obj, i)
 		if end < 0 || strings.IndexByte(obj[i:end], '\\') >= 0 {
 			return 0, false
 		}
-		if i = skipSpace(obj, end); i >= len(obj) || obj[i] != ':' {
+		if i = jsonscan.SkipSpace(obj, end); i >= len(obj) || obj[i] != ':' {
 			return 0, false
 		}
-		if end = valueEnd(obj, skipSpace(obj, i+1)); end < 0 {
+		if end = jsonscan.ValueEnd(obj, jsonscan.SkipSpace(obj, i+1)); end < 0 {
 			return 0, false
 		}
 		n++
-		if i = skipSpace(obj, end); i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
+		if i = jsonscan.SkipSpace(obj, end); i < len(obj) && obj[i] == ',' {
+			i = jsonscan.SkipSpace(obj, i+1)
 		}
 	}
 	return n, i < len(obj)
@@ -138,126 +138,3 @@ func countKeys(obj string) (n int, ok bool) {
 
 // The scanners below check their bounds and return -1 when a scan fails:
 // data from a file need not be JSON.
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd is the index just past the string that starts at s[i].
-func stringEnd(s string, i int) int {
-	if i >= len(s) || s[i] != '"' {
-		return -1
-	}
-	for i++; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i++
-		}
-	}
-	return -1
-}
-
-// valueEnd is the index just past the value that starts at s[i].
-func valueEnd(s string, i int) int {
-	if i >= len(s) {
-		return -1
-	}
-	switch s[i] {
-	case '"':
-		return stringEnd(s, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(s); i++ {
-			switch s[i] {
-			case '"':
-				if i = stringEnd(s, i); i < 0 {
-					return -1
-				}
-				i--
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return -1
-	}
-	j := i
-	for j < len(s) {
-		switch s[j] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return j
-		}
-		j++
-	}
-	return j
-}
-
-// unescape appends the text of the JSON string body s (without its quotes)
-// to dst, as gjson decodes it: a lone surrogate becomes U+FFFD.
-func unescape(dst []byte, s string) []byte {
-	for {
-		j := strings.IndexByte(s, '\\')
-		if j < 0 || j+1 >= len(s) {
-			if j >= 0 {
-				s = s[:j]
-			}
-			return append(dst, s...)
-		}
-		dst = append(dst, s[:j]...)
-		c := s[j+1]
-		s = s[j+2:]
-		switch c {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			if len(s) < 4 {
-				return dst
-			}
-			r := hex4(s)
-			s = s[4:]
-			if r >= 0xD800 && r < 0xDC00 && len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
-				if r2 := hex4(s[2:]); r2 >= 0xDC00 && r2 < 0xE000 {
-					r = utf16.DecodeRune(r, r2)
-					s = s[6:]
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-		default: // '"', '\\', '/'
-			dst = append(dst, c)
-		}
-	}
-}
-
-// hex4 reads the four hex digits of a \u escape.
-func hex4(s string) rune {
-	var r rune
-	for i := range 4 {
-		c := s[i]
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}

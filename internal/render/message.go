@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/amusoft/tmsws/internal/jsonscan"
 )
 
 // A chat line reads up to nine members of its payload's "message" object
@@ -29,13 +31,13 @@ type messageFields struct {
 
 // scanMessage reads data's "message" members in one pass over data.
 func scanMessage(data string) (f messageFields) {
-	i := skipSpace(data, 0)
+	i := jsonscan.SkipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return f
 	}
 	seen := false
-	for i = skipSpace(data, i+1); i < len(data) && data[i] != '}'; {
-		end := stringEnd(data, i)
+	for i = jsonscan.SkipSpace(data, i+1); i < len(data) && data[i] != '}'; {
+		end := jsonscan.StringEnd(data, i)
 		if end < 0 {
 			return messageFields{}
 		}
@@ -43,10 +45,10 @@ func scanMessage(data string) (f messageFields) {
 		if strings.IndexByte(k, '\\') >= 0 {
 			return messageFields{}
 		}
-		if i = skipSpace(data, end); i >= len(data) || data[i] != ':' {
+		if i = jsonscan.SkipSpace(data, end); i >= len(data) || data[i] != ':' {
 			return messageFields{}
 		}
-		i = skipSpace(data, i+1)
+		i = jsonscan.SkipSpace(data, i+1)
 		if k == "message" {
 			if seen || i >= len(data) || data[i] != '{' {
 				return messageFields{} // a second one, or not an object
@@ -55,11 +57,11 @@ func scanMessage(data string) (f messageFields) {
 			if end = f.members(data, i); end < 0 {
 				return messageFields{}
 			}
-		} else if end = valueEnd(data, i); end < 0 {
+		} else if end = jsonscan.ValueEnd(data, i); end < 0 {
 			return messageFields{}
 		}
-		if i = skipSpace(data, end); i < len(data) && data[i] == ',' {
-			i = skipSpace(data, i+1)
+		if i = jsonscan.SkipSpace(data, end); i < len(data) && data[i] == ',' {
+			i = jsonscan.SkipSpace(data, i+1)
 		}
 	}
 	f.ok = seen && i < len(data)
@@ -69,8 +71,8 @@ func scanMessage(data string) (f messageFields) {
 // members reads the object at s[i] (a '{') into f and returns the index
 // after it; -1 when it cannot stand for the path lookups.
 func (f *messageFields) members(s string, i int) int {
-	for i = skipSpace(s, i+1); i < len(s) && s[i] != '}'; {
-		end := stringEnd(s, i)
+	for i = jsonscan.SkipSpace(s, i+1); i < len(s) && s[i] != '}'; {
+		end := jsonscan.StringEnd(s, i)
 		if end < 0 {
 			return -1
 		}
@@ -78,11 +80,11 @@ func (f *messageFields) members(s string, i int) int {
 		if strings.IndexByte(k, '\\') >= 0 {
 			return -1
 		}
-		if i = skipSpace(s, end); i >= len(s) || s[i] != ':' {
+		if i = jsonscan.SkipSpace(s, end); i >= len(s) || s[i] != ':' {
 			return -1
 		}
-		i = skipSpace(s, i+1)
-		if end = valueEnd(s, i); end < 0 {
+		i = jsonscan.SkipSpace(s, i+1)
+		if end = jsonscan.ValueEnd(s, i); end < 0 {
 			return -1
 		}
 		for n, key := range messageKeys {
@@ -93,8 +95,8 @@ func (f *messageFields) members(s string, i int) int {
 				f.raw[n] = s[i:end]
 			}
 		}
-		if i = skipSpace(s, end); i < len(s) && s[i] == ',' {
-			i = skipSpace(s, i+1)
+		if i = jsonscan.SkipSpace(s, end); i < len(s) && s[i] == ',' {
+			i = jsonscan.SkipSpace(s, i+1)
 		}
 	}
 	if i >= len(s) {
